@@ -1,0 +1,45 @@
+"""Dependencies shared by every router, with their `Annotated` aliases (DEP-2).
+
+Handlers declare what they need in their signature (`session: DbSession`); they
+never reach into `request.app.state` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.resources import Resources
+
+
+def get_resources(request: Request) -> Resources:
+    # Set by the lifespan in app.main; typed here once so handlers never touch app.state.
+    return cast("Resources", request.app.state.resources)
+
+
+def get_settings(request: Request) -> Settings:
+    return cast("Settings", request.app.state.settings)
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_db_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction per request, committed here and nowhere else (DB-3).
+
+    Declared with `scope="function"` below, so the commit runs after the handler
+    returns but *before* the response is sent: a commit that fails becomes an
+    error response, never a 2xx for work that was not saved. Any exception
+    thrown into the `yield` skips the commit, and closing the session rolls back.
+    """
+    async with resources.session_factory() as session:
+        yield session
+        await session.commit()
+
+
+DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]

@@ -1,0 +1,121 @@
+"""The domain error hierarchy.
+
+Services raise these; the API layer turns every one into Problem Details
+(RFC 9457). Each class fixes an HTTP status, a stable machine-readable `code`
+and a stable `title`; the instance carries only the human `detail`. Nothing here
+imports the web framework, so services and jobs can raise them freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class AppError(Exception):
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal server error"
+    default_detail: ClassVar[str] = "The server could not complete the request."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        retry_after_seconds: int | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.default_detail
+        self.retry_after_seconds = retry_after_seconds
+        self.extensions: Mapping[str, Any] = extensions or {}
+        super().__init__(self.detail)
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "bad_request"
+    title = "Bad request"
+    default_detail = "The request cannot be processed as sent."
+
+
+class AuthenticationFailed(AppError):
+    status_code = 401
+    code = "authentication_failed"
+    title = "Authentication failed"
+    default_detail = "Valid credentials are required."
+
+
+class PermissionDenied(AppError):
+    status_code = 403
+    code = "permission_denied"
+    title = "Permission denied"
+    default_detail = "The credentials do not grant access to this operation."
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    title = "Not found"
+    default_detail = "The requested resource does not exist."
+
+
+class MethodNotAllowed(AppError):
+    status_code = 405
+    code = "method_not_allowed"
+    title = "Method not allowed"
+    default_detail = "The resource does not support this method."
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    title = "Conflict"
+    default_detail = "The request conflicts with the current state of the resource."
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+    default_detail = "The request body exceeds the size this service accepts."
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    code = "validation_failed"
+    title = "Validation failed"
+    default_detail = "The request is not valid."
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+    title = "Too many requests"
+    default_detail = "The rate limit for this operation was exceeded; retry later."
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+    default_detail = "A service this request depends on is unavailable; retry later."
+
+
+# Statuses the web framework itself produces (routing, body limit), mapped onto
+# the same catalogue so every error a client can see has one documented type.
+ERRORS_BY_STATUS: Mapping[int, type[AppError]] = {
+    cls.status_code: cls
+    for cls in (
+        BadRequest,
+        AuthenticationFailed,
+        PermissionDenied,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        PayloadTooLarge,
+        ValidationFailed,
+        RateLimited,
+        AppError,
+        ServiceUnavailable,
+    )
+}

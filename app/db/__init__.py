@@ -1,0 +1,1 @@
+"""Database plumbing: the declarative base, the engine and the session factory."""

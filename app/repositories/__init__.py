@@ -1,0 +1,1 @@
+"""SQL lives here: functions that compose `select()` statements and flush, never commit."""

@@ -1,0 +1,1 @@
+"""Pydantic schemas: the shapes that cross the API and the job queue."""

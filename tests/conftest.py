@@ -1,0 +1,81 @@
+"""The harness every test uses.
+
+- Before anything runs, PostgreSQL and Redis must answer; otherwise the run stops
+  at once with one message saying how to start them.
+- The run gets its own database, built once by `alembic upgrade head`.
+- One app (and one lifespan) serves the whole run; each test gets a fresh
+  `httpx.AsyncClient` over `ASGITransport`.
+- After every test: all tables are emptied, the test Redis database is flushed
+  and `app.dependency_overrides` is cleared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.main import create_app
+from app.resources import Resources
+from tests.support.database import create_migrated_database, empty_all_tables
+from tests.support.environment import HOW_TO_START, test_database_url, test_redis_url, test_settings
+from tests.support.services import unreachable_services
+
+BASE_URL = "http://testserver"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    problems = unreachable_services(test_database_url(), test_redis_url())
+    if problems:
+        pytest.exit("\n".join([*problems, "", HOW_TO_START]), returncode=pytest.ExitCode.USAGE_ERROR)
+    create_migrated_database(test_database_url())
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return test_settings()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def resources(app: FastAPI) -> Resources:
+    resources: Resources = app.state.resources
+    return resources
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def db_session(resources: Resources) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and inspecting data directly; commit what requests must see."""
+    async with resources.session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def redis(resources: Resources) -> Redis:
+    return resources.redis
+
+
+@pytest.fixture(autouse=True)
+async def _isolate(app: FastAPI, resources: Resources) -> AsyncIterator[None]:
+    yield
+    app.dependency_overrides.clear()
+    await empty_all_tables(resources.engine)
+    await resources.redis.flushdb()

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: the test environment, database set-up and factories."""

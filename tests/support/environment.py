@@ -1,0 +1,56 @@
+"""Where the tests find PostgreSQL and Redis, and the settings the app under test runs with."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+
+from app.core.config import (
+    AppSettings,
+    DatabaseSettings,
+    Environment,
+    RateLimitSettings,
+    RedisSettings,
+    Settings,
+    WebhookSettings,
+)
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@localhost:5432/service"
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+# A Redis database of its own, flushed between tests; never the one the app uses locally.
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+
+HOW_TO_START = """\
+The tests need PostgreSQL and Redis. Start them, then run `uv run pytest` again:
+  docker compose up -d postgres redis
+or point DATABASE_URL / REDIS_URL at running servers (defaults: localhost:5432, localhost:6379)."""
+
+
+def base_database_url() -> str:
+    return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+def test_database_url() -> str:
+    """The configured server, with a database of the run's own: `<name>_test`."""
+    url = make_url(base_database_url())
+    name = os.environ.get("TEST_DATABASE_NAME", f"{url.database or 'service'}_test")
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def test_redis_url() -> str:
+    base = urlsplit(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
+    return base._replace(path=f"/{TEST_REDIS_DB}").geturl()
+
+
+def test_settings(**groups: object) -> Settings:
+    """Settings for the app under test, independent of the developer's `.env`."""
+    defaults: dict[str, object] = {
+        "app": AppSettings(_env_file=None, env=Environment.TEST),
+        "database": DatabaseSettings(_env_file=None, url=test_database_url()),
+        "redis": RedisSettings(_env_file=None, url=test_redis_url()),
+        "rate_limit": RateLimitSettings(_env_file=None),
+        "webhooks": WebhookSettings(_env_file=None, allow_private_targets=True),
+    }
+    return Settings.model_validate({**defaults, **groups})

@@ -1,0 +1,78 @@
+"""Routes that exist only in tests, to drive the error and transaction pipelines from outside.
+
+They are mounted on an app of their own (`probe_app`), so the real app's
+OpenAPI document stays exactly what clients see.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+from sqlalchemy import text
+
+from app.api.deps import DbSession
+from app.api.problems import problem_responses
+from app.core.errors import Conflict
+from app.schemas.base import QuerySchema, RequestSchema
+
+router = APIRouter(prefix="/probe", tags=["probe"])
+PROBE_TABLE = "txn_probe"
+
+
+class Credentials(RequestSchema):
+    email: Annotated[str, Field(min_length=3)]
+    password: Annotated[str, Field(min_length=12)]
+    age: int | None = None
+
+
+class Paging(QuerySchema):
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class Echo(RequestSchema):
+    email: str
+    age: int | None
+
+
+class Written(RequestSchema):
+    rows: int
+
+
+@router.post("/validate", summary="Validate", description="Echo a valid body.", responses=problem_responses(422))
+async def validate(body: Credentials) -> Echo:
+    return Echo(email=body.email, age=body.age)
+
+
+@router.get("/query", summary="Query", description="Echo query parameters.", responses=problem_responses(422))
+async def query(paging: Annotated[Paging, Query()]) -> Written:
+    return Written(rows=paging.limit)
+
+
+@router.post("/boom", summary="Boom", description="Raise an unexpected error.", responses=problem_responses(500))
+async def boom() -> Written:
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+@router.post("/conflict", summary="Conflict", description="Raise a domain error.", responses=problem_responses(409))
+async def conflict() -> Written:
+    raise Conflict("That name is taken.")
+
+
+@router.post("/sleep", summary="Sleep", description="Run a slow statement.", responses=problem_responses(503))
+async def sleep(session: DbSession) -> Written:
+    await session.execute(text("SELECT pg_sleep(2)"))
+    return Written(rows=0)
+
+
+@router.post("/write", summary="Write", description="Insert rows, then fail as asked.", responses=problem_responses(500))
+async def write(session: DbSession, refs: Annotated[list[int], Query()], fail: str = "no") -> Written:
+    for ref in refs:
+        await session.execute(text(f"INSERT INTO {PROBE_TABLE} (ref) VALUES (:ref)"), {"ref": ref})  # noqa: S608
+    await session.flush()
+    if fail == "domain":
+        raise Conflict("Rolled back.")
+    if fail == "unexpected":
+        raise RuntimeError("mid-request failure")
+    return Written(rows=len(refs))
