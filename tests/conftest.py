@@ -23,22 +23,22 @@ from app.core.config import Settings
 from app.main import create_app
 from app.resources import Resources
 from tests.support.database import create_migrated_database, empty_all_tables
-from tests.support.environment import HOW_TO_START, test_database_url, test_redis_url, test_settings
+from tests.support.environment import HOW_TO_START, database_url_for_tests, redis_url_for_tests, settings_for_tests
 from tests.support.services import unreachable_services
 
 BASE_URL = "http://testserver"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    problems = unreachable_services(test_database_url(), test_redis_url())
+    problems = unreachable_services(database_url_for_tests(), redis_url_for_tests())
     if problems:
         pytest.exit("\n".join([*problems, "", HOW_TO_START]), returncode=pytest.ExitCode.USAGE_ERROR)
-    create_migrated_database(test_database_url())
+    create_migrated_database(database_url_for_tests())
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return test_settings()
+    return settings_for_tests()
 
 
 @pytest.fixture(scope="session")

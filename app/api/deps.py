@@ -16,12 +16,13 @@ from app.core.config import Settings
 from app.resources import Resources
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     # Set by the lifespan in app.main; typed here once so handlers never touch app.state.
+    # async: a sync dependency would cost a thread-pool hop on every request.
     return cast("Resources", request.app.state.resources)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast("Settings", request.app.state.settings)
 
 

@@ -26,7 +26,7 @@ async def test_a_well_formed_client_id_is_echoed(client: httpx.AsyncClient) -> N
 
 @pytest.mark.parametrize("bad", ["x" * 129, "has space", "semi;colon", "<script>", "-leading-dash", "ü-nicode"])
 async def test_a_malformed_client_id_is_replaced(client: httpx.AsyncClient, bad: str) -> None:
-    response = await client.get("/health/live", headers={"X-Request-ID": bad.encode()})
+    response = await client.get("/health/live", headers=[(b"X-Request-ID", bad.encode())])
     assert HEX_ID.match(response.headers["x-request-id"])
 
 

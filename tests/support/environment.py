@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+from pydantic import PostgresDsn, RedisDsn
 from sqlalchemy.engine import make_url
 
 from app.core.config import (
@@ -32,24 +33,24 @@ def base_database_url() -> str:
     return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
-def test_database_url() -> str:
+def database_url_for_tests() -> str:
     """The configured server, with a database of the run's own: `<name>_test`."""
     url = make_url(base_database_url())
     name = os.environ.get("TEST_DATABASE_NAME", f"{url.database or 'service'}_test")
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def test_redis_url() -> str:
+def redis_url_for_tests() -> str:
     base = urlsplit(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     return base._replace(path=f"/{TEST_REDIS_DB}").geturl()
 
 
-def test_settings(**groups: object) -> Settings:
+def settings_for_tests(**groups: object) -> Settings:
     """Settings for the app under test, independent of the developer's `.env`."""
     defaults: dict[str, object] = {
         "app": AppSettings(_env_file=None, env=Environment.TEST),
-        "database": DatabaseSettings(_env_file=None, url=test_database_url()),
-        "redis": RedisSettings(_env_file=None, url=test_redis_url()),
+        "database": DatabaseSettings(_env_file=None, url=PostgresDsn(database_url_for_tests())),
+        "redis": RedisSettings(_env_file=None, url=RedisDsn(redis_url_for_tests())),
         "rate_limit": RateLimitSettings(_env_file=None),
         "webhooks": WebhookSettings(_env_file=None, allow_private_targets=True),
     }

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
+from pydantic import PostgresDsn, RedisDsn
+
 from app.core.config import DatabaseSettings, RedisSettings, Settings
 from app.db.engine import create_engine, create_session_factory
 from app.resources import Resources, create_redis
@@ -31,7 +33,9 @@ def _settings_with(settings: Settings, **groups: object) -> Settings:
 @asynccontextmanager
 async def database_down(resources: Resources) -> AsyncIterator[Resources]:
     database = DatabaseSettings(
-        _env_file=None, url=f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/down", connect_timeout_seconds=1
+        _env_file=None,
+        url=PostgresDsn(f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/down"),
+        connect_timeout_seconds=1,
     )
     engine = create_engine(database)
     try:
@@ -47,7 +51,7 @@ async def database_down(resources: Resources) -> AsyncIterator[Resources]:
 
 @asynccontextmanager
 async def redis_down(resources: Resources) -> AsyncIterator[Resources]:
-    redis_settings = RedisSettings(_env_file=None, url=f"redis://127.0.0.1:{closed_port()}/0")
+    redis_settings = RedisSettings(_env_file=None, url=RedisDsn(f"redis://127.0.0.1:{closed_port()}/0"))
     settings = _settings_with(resources.settings, redis=redis_settings)
     redis = create_redis(settings)
     try:

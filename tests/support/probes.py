@@ -66,7 +66,9 @@ async def sleep(session: DbSession) -> Written:
     return Written(rows=0)
 
 
-@router.post("/write", summary="Write", description="Insert rows, then fail as asked.", responses=problem_responses(500))
+@router.post(
+    "/write", summary="Write", description="Insert rows, then fail as asked.", responses=problem_responses(500)
+)
 async def write(session: DbSession, refs: Annotated[list[int], Query()], fail: str = "no") -> Written:
     for ref in refs:
         await session.execute(text(f"INSERT INTO {PROBE_TABLE} (ref) VALUES (:ref)"), {"ref": ref})  # noqa: S608

@@ -13,7 +13,7 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()
-    assert PROBLEM_MEMBERS <= body.keys(), body
+    assert body.keys() >= PROBLEM_MEMBERS, body
     assert body["status"] == status
     assert body["code"] == code
     assert body["type"].startswith("https://")

@@ -1,0 +1,157 @@
+"""Rules checked on the assembled app and its OpenAPI document. Each test names the rule it proves.
+
+Each rule is a `find_*` function returning what breaks it, so the last test can
+prove the checks fail on an app written against the rules.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from app.schemas.base import QuerySchema, RequestSchema
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    return [route for route in app.routes if isinstance(route, APIRoute) and route.include_in_schema]
+
+
+def operations(app: FastAPI) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in app.openapi()["paths"].items():
+        for method, operation in item.items():
+            yield method.upper(), path, operation
+
+
+def dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from dependencies(sub)
+
+
+def find_sync_routes(app: FastAPI) -> list[str]:
+    return [
+        route.path
+        for route in app.routes
+        if isinstance(route, APIRoute) and not inspect.iscoroutinefunction(route.endpoint)
+    ]
+
+
+def find_sync_dependencies(app: FastAPI) -> set[str]:
+    sync = set()
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        for dependency in dependencies(route.dependant):
+            call = dependency.call
+            target = call if inspect.isfunction(call) else getattr(call, "__call__", call)  # noqa: B004
+            if not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
+                sync.add(getattr(call, "__name__", repr(call)))
+    return sync
+
+
+def find_undocumented_operations(app: FastAPI) -> list[str]:
+    problems = []
+    operation_ids: set[str] = set()
+    for method, path, operation in operations(app):
+        where = f"{method} {path}"
+        problems += [
+            f"{where}: no {member}" for member in ("summary", "description", "tags") if not operation.get(member)
+        ]
+        operation_id = operation.get("operationId", "")
+        tag = (operation.get("tags") or ["?"])[0]
+        if operation_id in operation_ids or not operation_id.startswith(f"{tag}-"):
+            problems.append(f"{where}: operationId {operation_id!r} is not a unique '{{tag}}-{{name}}'")
+        operation_ids.add(operation_id)
+        responses = operation["responses"]
+        successes = [status for status in responses if status.startswith("2")]
+        if len(successes) != 1:
+            problems.append(f"{where}: expected one success status, got {successes}")
+        problems += [
+            f"{where}: {status} is not documented as Problem Details"
+            for status, response in responses.items()
+            if status.startswith(("4", "5")) and PROBLEM_JSON not in response.get("content", {})
+        ]
+        if (operation.get("parameters") or operation.get("requestBody")) and "422" not in responses:
+            problems.append(f"{where}: takes input but does not document 422")
+    return problems
+
+
+def find_undeclared_responses(app: FastAPI) -> list[str]:
+    return [
+        route.path
+        for route in api_routes(app)
+        if route.status_code != 204
+        and not (inspect.isclass(route.response_model) and issubclass(route.response_model, BaseModel))
+    ]
+
+
+def find_loose_request_models(app: FastAPI) -> list[str]:
+    loose = []
+    for route in api_routes(app):
+        for param, base in [
+            *((p, RequestSchema) for p in route.dependant.body_params),
+            *((p, QuerySchema) for p in route.dependant.query_params),
+        ]:
+            annotation = param.field_info.annotation
+            if inspect.isclass(annotation) and issubclass(annotation, BaseModel) and not issubclass(annotation, base):
+                loose.append(f"{route.path}: {annotation.__name__} must derive from {base.__name__}")
+    return loose
+
+
+def test_asy1_every_route_is_async(app: FastAPI) -> None:
+    assert not find_sync_routes(app)
+
+
+def test_dep6_every_dependency_is_async(app: FastAPI) -> None:
+    assert not find_sync_dependencies(app)
+
+
+def test_api4_every_operation_is_documented_for_sdk_generation(app: FastAPI) -> None:
+    assert not find_undocumented_operations(app)
+
+
+def test_sch3_every_success_is_a_declared_model(app: FastAPI) -> None:
+    assert not find_undeclared_responses(app)
+
+
+def test_sch2_sch8_request_models_use_the_strict_bases(app: FastAPI) -> None:
+    assert not find_loose_request_models(app)
+
+
+def test_sch2_the_bases_forbid_unknown_fields_and_coercion() -> None:
+    assert RequestSchema.model_config["extra"] == "forbid"
+    assert RequestSchema.model_config["strict"] is True
+    assert RequestSchema.model_config["str_strip_whitespace"] is True
+    assert QuerySchema.model_config["extra"] == "forbid"
+
+
+class LooseBody(BaseModel):
+    name: str
+
+
+def blocking_dependency() -> None: ...
+
+
+def test_the_route_checks_catch_a_badly_written_app() -> None:
+    # Module-level helpers: annotations are strings here, resolved against module globals.
+    bad = FastAPI()
+
+    @bad.post("/things")
+    def create_thing(body: LooseBody, _: Annotated[None, Depends(blocking_dependency)]) -> dict[str, str]:
+        return {"name": body.name}
+
+    assert find_sync_routes(bad) == ["/things"]
+    assert find_sync_dependencies(bad) == {"blocking_dependency"}
+    assert find_undeclared_responses(bad) == ["/things"]
+    assert find_loose_request_models(bad) == ["/things: LooseBody must derive from RequestSchema"]
+    undocumented = find_undocumented_operations(bad)
+    assert any("no description" in problem for problem in undocumented)
+    assert any("422 is not documented as Problem Details" in problem for problem in undocumented)

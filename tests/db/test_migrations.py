@@ -1,0 +1,52 @@
+"""Migrations round-trip and agree with the models (DB-6, DB-7)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+
+from app.db.base import Base
+from tests.support.database import alembic_config, recreate_database
+from tests.support.environment import database_url_for_tests
+
+VERSIONS = Path("migrations/versions")
+
+
+@pytest.fixture(scope="module")
+def scratch_database_url() -> Iterator[str]:
+    url = make_url(database_url_for_tests())
+    scratch = url.set(database=f"{url.database}_migrations").render_as_string(hide_password=False)
+    asyncio.run(recreate_database(scratch))
+    return scratch
+
+
+def test_upgrade_downgrade_upgrade(scratch_database_url: str) -> None:
+    config = alembic_config(scratch_database_url)
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+
+
+def test_models_match_the_migrated_schema(scratch_database_url: str) -> None:
+    config = alembic_config(scratch_database_url)
+    command.upgrade(config, "head")
+    command.check(config)  # raises when autogenerate would find a difference
+
+
+def test_one_head_and_date_slug_file_names() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config(database_url_for_tests()))
+    assert len(scripts.get_heads()) == 1
+    for path in VERSIONS.glob("*.py"):
+        assert path.name[:16].replace("_", "").replace("-", "").isdigit(), path.name  # YYYY_MM_DD_HHMM-slug
+
+
+def test_every_constraint_and_index_is_named_by_the_convention() -> None:
+    for table in Base.metadata.sorted_tables:
+        for item in [*table.constraints, *table.indexes]:
+            assert item.name, f"unnamed {type(item).__name__} on {table.name}"
