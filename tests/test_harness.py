@@ -20,7 +20,7 @@ def test_run_stops_quickly_with_instructions_when_services_are_unreachable() -> 
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
     }
     started = time.monotonic()
-    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+    result = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_config.py"],
         env={**os.environ, **broken},
         capture_output=True,

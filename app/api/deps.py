@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.db.session import unit_of_work
 from app.resources import Resources
 
 
@@ -38,9 +39,8 @@ async def get_db_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]
     error response, never a 2xx for work that was not saved. Any exception
     thrown into the `yield` skips the commit, and closing the session rolls back.
     """
-    async with resources.session_factory() as session:
+    async with unit_of_work(resources.session_factory) as session:
         yield session
-        await session.commit()
 
 
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]

@@ -27,6 +27,7 @@ from app.core.errors import (
     AppError,
     AuthenticationFailed,
     Conflict,
+    FieldInvalid,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -106,6 +107,10 @@ def error_response(
 async def handle_app_error(request: Request, exc: AppError) -> JSONResponse:
     log = logger.error if exc.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR else logger.info
     log("request failed", code=exc.code, status=exc.status_code, detail=exc.detail)
+    if isinstance(exc, FieldInvalid):
+        # Business-rule refusals of one field read like schema errors: one list for clients to parse.
+        error = {"type": exc.error_type, "loc": ["body", exc.field], "msg": exc.detail}
+        return error_response(request, exc, detail=[error])
     return error_response(request, exc)
 
 

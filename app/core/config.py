@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 _ENV_FILE = ".env"
 _MIN_SECRET_LENGTH = 32
 _MIN_DISTINCT_CHARACTERS = 10
-_DEVELOPMENT_SECRET = "local-development-secret-change-me-0123456789"  # noqa: S105 - only accepted in local/test
+_DEVELOPMENT_SECRET = "local-development-only-secret-never-use-in-production-0123456789"  # noqa: S105 - only accepted in local/test
 
 
 class Environment(StrEnum):
@@ -88,6 +88,10 @@ class AuthSettings(BaseSettings):
     jwt_audience: str = "service-api"
     access_token_ttl_seconds: Annotated[int, Field(ge=60, le=3600)] = 900
     refresh_token_ttl_seconds: Annotated[int, Field(ge=3600)] = 30 * 24 * 3600
+    # argon2id cost; the defaults are OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
+    argon2_memory_kib: Annotated[int, Field(ge=1024)] = 19_456
+    argon2_time_cost: Annotated[int, Field(ge=1)] = 2
+    argon2_parallelism: Annotated[int, Field(ge=1)] = 1
 
 
 class SmtpSettings(BaseSettings):

@@ -17,6 +17,8 @@ class AppError(Exception):
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal server error"
     default_detail: ClassVar[str] = "The server could not complete the request."
+    # True when the changes made before the error must still be committed (see app/db/session.py).
+    keep_changes: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -99,6 +101,52 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
     title = "Service unavailable"
     default_detail = "A service this request depends on is unavailable; retry later."
+
+
+class FieldInvalid(ValidationFailed):
+    """A value that is well-formed but refused by a business rule; rendered like a schema error."""
+
+    def __init__(self, field: str, message: str, *, error_type: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.error_type = error_type
+
+
+# --- identity --------------------------------------------------------------------------
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    title = "E-mail already registered"
+    default_detail = "An account with this e-mail address already exists."
+
+
+class InvalidGrant(BadRequest):
+    """RFC 6749 §5.2 `invalid_grant`: bad credentials or an unusable refresh token."""
+
+    code = "invalid_grant"
+    title = "Invalid grant"
+    default_detail = "The credentials or refresh token are invalid, expired or revoked."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, extensions={"error": "invalid_grant"})
+
+
+class RefreshTokenReplayed(InvalidGrant):
+    """A rotated refresh token came back: its family is revoked, and that revocation must stick."""
+
+    keep_changes = True
+
+
+class InvalidScope(BadRequest):
+    """RFC 6749 §5.2 `invalid_scope`: a scope the account does not hold was asked for."""
+
+    code = "invalid_scope"
+    title = "Invalid scope"
+    default_detail = "The requested scope exceeds the scopes granted to this account."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, extensions={"error": "invalid_scope"})
 
 
 # Statuses the web framework itself produces (routing, body limit), mapped onto

@@ -4,8 +4,8 @@ Inherit from one of these instead of `BaseModel`, so the rules cannot be forgott
 
 - `RequestSchema`: bodies sent by clients. Unknown fields are rejected, types are
   not coerced, surrounding whitespace is stripped.
-- `QuerySchema`: query-string parameters. Unknown parameters are rejected, but
-  values are coerced because a query string is always text.
+- `QuerySchema`: query-string parameters. Unknown parameters are rejected; values
+  are coerced, because a query string is always text.
 - `ReadSchema`: responses built from ORM rows (`from_attributes`).
 """
 
@@ -14,7 +14,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, Strict
+
+# FastAPI validates bodies in Python mode, where strict mode accepts only real
+# enum, UUID and datetime instances. JSON carries those as strings, so fields of
+# these types opt out of strictness for that one conversion: `Annotated[Status, Lax]`.
+Lax = Strict(strict=False)
 
 
 def _utc_isoformat(value: datetime) -> str:

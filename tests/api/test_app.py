@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import PostgresDsn
+from pydantic import PostgresDsn, SecretStr
 
 from app.core.config import AppSettings, AuthSettings, DatabaseSettings, Environment, Settings, WebhookSettings
 from app.main import create_app
@@ -17,11 +18,11 @@ from tests.support.outages import closed_port
 STRONG_SECRET = "Zq7!kP2#vW9$mX4^tR8&yB3*nL6(cF1)"
 
 
-def _app_for(env: Environment, **app_settings: object) -> FastAPI:
+def _app_for(env: Environment, **app_settings: Any) -> FastAPI:
     return create_app(
         settings_for_tests(
             app=AppSettings(_env_file=None, env=env, **app_settings),
-            auth=AuthSettings(_env_file=None, jwt_secret=STRONG_SECRET),
+            auth=AuthSettings(_env_file=None, jwt_secret=SecretStr(STRONG_SECRET)),
             webhooks=WebhookSettings(_env_file=None),
         )
     )

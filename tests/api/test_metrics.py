@@ -16,3 +16,9 @@ async def test_requests_are_counted_by_route_template(client: httpx.AsyncClient)
     assert 'route="<unmatched>",status="404"' in text
     assert "/no/such/thing/123" not in text
     assert 'http_request_duration_seconds_bucket{le="0.005",method="GET",route="/health/live"}' in text
+
+
+async def test_included_routes_are_labelled_with_their_full_template(client: httpx.AsyncClient) -> None:
+    await client.get("/v1/users/00000000-0000-0000-0000-000000000000")
+    text = (await client.get("/metrics")).text
+    assert 'route="/v1/users/{user_id}",status="401"' in text

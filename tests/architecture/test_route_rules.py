@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from app.schemas.base import QuerySchema, RequestSchema
@@ -44,6 +45,10 @@ def find_sync_routes(app: FastAPI) -> list[str]:
     ]
 
 
+# FastAPI's own OAuth2 form class (DEP-3) is a plain class: constructing it does no I/O.
+FRAMEWORK_CLASSES: tuple[type, ...] = (OAuth2PasswordRequestForm,)
+
+
 def find_sync_dependencies(app: FastAPI) -> set[str]:
     sync = set()
     for route in app.routes:
@@ -51,6 +56,8 @@ def find_sync_dependencies(app: FastAPI) -> set[str]:
             continue
         for dependency in dependencies(route.dependant):
             call = dependency.call
+            if call in FRAMEWORK_CLASSES:
+                continue
             target = call if inspect.isfunction(call) else getattr(call, "__call__", call)  # noqa: B004
             if not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
                 sync.add(getattr(call, "__name__", repr(call)))
@@ -96,10 +103,8 @@ def find_undeclared_responses(app: FastAPI) -> list[str]:
 def find_loose_request_models(app: FastAPI) -> list[str]:
     loose = []
     for route in api_routes(app):
-        for param, base in [
-            *((p, RequestSchema) for p in route.dependant.body_params),
-            *((p, QuerySchema) for p in route.dependant.query_params),
-        ]:
+        for param in [*route.dependant.body_params, *route.dependant.query_params]:
+            base: type[BaseModel] = RequestSchema if param in route.dependant.body_params else QuerySchema
             annotation = param.field_info.annotation
             if inspect.isclass(annotation) and issubclass(annotation, BaseModel) and not issubclass(annotation, base):
                 loose.append(f"{route.path}: {annotation.__name__} must derive from {base.__name__}")

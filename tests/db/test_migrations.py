@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ VERSIONS = Path("migrations/versions")
 
 
 @pytest.fixture(scope="module")
-def scratch_database_url() -> Iterator[str]:
+def scratch_database_url() -> str:
     url = make_url(database_url_for_tests())
     scratch = url.set(database=f"{url.database}_migrations").render_as_string(hide_password=False)
     asyncio.run(recreate_database(scratch))
@@ -49,4 +48,4 @@ def test_one_head_and_date_slug_file_names() -> None:
 def test_every_constraint_and_index_is_named_by_the_convention() -> None:
     for table in Base.metadata.sorted_tables:
         for item in [*table.constraints, *table.indexes]:
-            assert item.name, f"unnamed {type(item).__name__} on {table.name}"
+            assert getattr(item, "name", None), f"unnamed {type(item).__name__} on {table.name}"

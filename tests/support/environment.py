@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import (
     AppSettings,
+    AuthSettings,
     DatabaseSettings,
     Environment,
     RateLimitSettings,
@@ -51,6 +52,8 @@ def settings_for_tests(**groups: object) -> Settings:
         "app": AppSettings(_env_file=None, env=Environment.TEST),
         "database": DatabaseSettings(_env_file=None, url=PostgresDsn(database_url_for_tests())),
         "redis": RedisSettings(_env_file=None, url=RedisDsn(redis_url_for_tests())),
+        # The cheapest argon2id parameters: hashing cost is measured in bench/, not paid in every test.
+        "auth": AuthSettings(_env_file=None, argon2_memory_kib=1024, argon2_time_cost=1),
         "rate_limit": RateLimitSettings(_env_file=None),
         "webhooks": WebhookSettings(_env_file=None, allow_private_targets=True),
     }

@@ -1,0 +1,99 @@
+"""Accounts: the caller's own (`/users/me`) and everyone's, for administrators."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from app.api.deps import DbSession, SettingsDep
+from app.api.problems import problem_responses
+from app.api.security import CurrentUser, require_scope
+from app.core.scopes import Scope
+from app.models.user import User
+from app.schemas.page import Page
+from app.schemas.users import UserListQuery, UserRead, UserSelfUpdate, UserUpdate
+from app.services import users as users_service
+
+me_router = APIRouter(prefix="/users", tags=["users"])
+# Every route below needs `users:read`; writing adds `users:write` per route.
+admin_router = APIRouter(prefix="/users", tags=["users"], dependencies=[require_scope(Scope.USERS_READ)])
+
+
+async def valid_user_id(user_id: uuid.UUID, session: DbSession) -> User:
+    """The user named in the path, or 404."""
+    return await users_service.get(session, user_id)
+
+
+UserByPath = Annotated[User, Depends(valid_user_id)]
+
+
+@me_router.get(
+    "/me",
+    summary="Read my account",
+    description="The account behind the access token.",
+    responses=problem_responses(401),
+)
+async def read_me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@me_router.patch(
+    "/me",
+    summary="Update my account",
+    description="Change the name or the password. A new password needs `current_password`, "
+    "and signs out every session: all earlier tokens stop working.",
+    responses=problem_responses(401, 422),
+)
+async def update_me(body: UserSelfUpdate, user: CurrentUser, session: DbSession, settings: SettingsDep) -> UserRead:
+    return UserRead.model_validate(await users_service.update_self(session, user, body, settings.auth))
+
+
+@me_router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Deactivate my account",
+    description="Deactivate the account; every token issued for it stops working.",
+    responses=problem_responses(401),
+)
+async def delete_me(user: CurrentUser, session: DbSession) -> None:
+    await users_service.deactivate(session, user)
+
+
+@admin_router.get(
+    "",
+    summary="List users",
+    description="All accounts, oldest first, a keyset page at a time. `q` matches part of the e-mail or name.",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_users(query: Annotated[UserListQuery, Query()], session: DbSession) -> Page[UserRead]:
+    page = await users_service.list_users(session, query)
+    items = [UserRead.model_validate(user) for user in page.rows]
+    return Page[UserRead](items=items, next_cursor=page.next_cursor, limit=query.limit)
+
+
+@admin_router.get(
+    "/{user_id}",
+    summary="Read a user",
+    description="One account by id.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def read_user(user: UserByPath) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@admin_router.patch(
+    "/{user_id}",
+    summary="Update a user",
+    description="Change an account's name, status or scopes. Deactivating it revokes every token it holds.",
+    responses=problem_responses(401, 403, 404, 422),
+    dependencies=[require_scope(Scope.USERS_WRITE)],
+)
+async def update_user(body: UserUpdate, user: UserByPath, session: DbSession) -> UserRead:
+    return UserRead.model_validate(await users_service.update(session, user, body))
+
+
+router = APIRouter()
+router.include_router(me_router)  # first: "/users/me" must not be read as "/users/{user_id}"
+router.include_router(admin_router)

@@ -1,0 +1,30 @@
+"""Fixed-window rate limiting in Redis, shared by every process (DEP-9, DEP-11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from app.core.config import Rate
+
+_KEY_PREFIX = "rate-limit"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitDecision:
+    allowed: bool
+    retry_after_seconds: int
+
+
+async def hit(redis: Redis, *, scope: str, key: str, rate: Rate) -> RateLimitDecision:
+    """Count one request against `rate` for `key`; decide whether it may proceed."""
+    redis_key = f"{_KEY_PREFIX}:{scope}:{key}"
+    async with redis.pipeline(transaction=True) as pipeline:
+        pipeline.incr(redis_key)
+        # NX: the window starts with its first request and is not extended by later ones.
+        pipeline.expire(redis_key, rate.window_seconds, nx=True)
+        pipeline.ttl(redis_key)
+        count, _, ttl = await pipeline.execute()
+    allowed = int(count) <= rate.count
+    return RateLimitDecision(allowed=allowed, retry_after_seconds=0 if allowed else max(int(ttl), 1))

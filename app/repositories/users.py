@@ -1,0 +1,65 @@
+"""SQL for users. Functions take the session first and return ORM rows; they flush, never commit."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.errors import is_unique_violation
+from app.models.user import User
+from app.repositories.keyset import escape_like, fetch_page
+from app.schemas.page import KeysetCursor, KeysetPage
+
+
+class DuplicateEmailError(Exception):
+    """The unique index on lower(email) refused a row."""
+
+
+async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+async def add(session: AsyncSession, user: User) -> User:
+    session.add(user)
+    try:
+        # Flush now so a duplicate surfaces here, by name, not at commit time.
+        await session.flush()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise DuplicateEmailError(user.email) from exc
+        raise
+    await session.refresh(user)  # load server-side defaults (timestamps)
+    return user
+
+
+async def save(session: AsyncSession, user: User) -> User:
+    await session.flush()
+    await session.refresh(user)  # updated_at is set by the database
+    return user
+
+
+async def list_page(
+    session: AsyncSession, *, q: str | None, after: KeysetCursor | None, limit: int
+) -> KeysetPage[User]:
+    statement = select(User)
+    if q:
+        pattern = f"%{escape_like(q)}%"
+        statement = statement.where(or_(User.email.ilike(pattern), User.name.ilike(pattern)))
+    return await fetch_page(
+        session, statement, created_at=User.created_at, id_=User.id, after=after, limit=limit, newest_first=False
+    )
+
+
+async def bump_credentials_version(session: AsyncSession, user: User) -> None:
+    """Invalidate every access token issued so far; done in SQL so concurrent bumps both count."""
+    await session.execute(
+        update(User).where(User.id == user.id).values(credentials_version=User.credentials_version + 1)
+    )
+    await session.refresh(user)

@@ -1,0 +1,60 @@
+"""User schemas: one per direction and audience (SCH-1). The password hash has no schema at all."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Self
+
+from pydantic import BaseModel, EmailStr, Field, model_validator
+
+from app.core.scopes import Scope
+from app.schemas.base import Lax, ReadSchema, RequestSchema, UtcDatetime
+from app.schemas.page import PageQuery
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+# 12+ characters (NIST SP 800-63B); the upper bound keeps hashing time bounded.
+Password = Annotated[str, Field(min_length=12, max_length=128)]
+ScopeName = Annotated[Scope, Lax]
+
+
+class UserBase(BaseModel):
+    email: Annotated[EmailStr, Field(max_length=320)]
+    name: Name
+
+
+class UserCreate(RequestSchema, UserBase):
+    password: Password
+
+
+class UserSelfUpdate(RequestSchema):
+    """What a user may change about themselves: never scopes, status or e-mail."""
+
+    name: Name | None = None
+    password: Password | None = None
+    current_password: Annotated[str, Field(max_length=128)] | None = None
+
+    @model_validator(mode="after")
+    def _password_change_needs_the_current_one(self) -> Self:
+        if self.password is not None and self.current_password is None:
+            raise ValueError("current_password is required to set a new password")
+        return self
+
+
+class UserUpdate(RequestSchema):
+    """What an administrator (`users:write`) may change."""
+
+    name: Name | None = None
+    is_active: bool | None = None
+    scopes: Annotated[list[ScopeName], Field(max_length=len(Scope))] | None = None
+
+
+class UserRead(ReadSchema, UserBase):
+    id: uuid.UUID
+    is_active: bool
+    scopes: list[str]
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class UserListQuery(PageQuery):
+    q: Annotated[str | None, Field(max_length=100, description="Matches part of the e-mail or the name.")] = None

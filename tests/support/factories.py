@@ -1,0 +1,73 @@
+"""Test data from polyfactory (TST-5): request bodies, and users stored in the database."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from polyfactory import Use
+from polyfactory.factories.pydantic_factory import ModelFactory
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.scopes import DEFAULT_USER_SCOPES
+from app.core.security import create_access_token, hash_password
+from app.models.user import User
+from app.schemas.users import UserCreate
+
+_sequence = itertools.count(1)
+
+
+def unique_email() -> str:
+    return f"person{next(_sequence)}@example.com"
+
+
+class UserCreateFactory(ModelFactory[UserCreate]):
+    email = Use(unique_email)
+    name = Use(lambda: f"Person {next(_sequence)}")
+    password = Use(lambda: f"correct-horse-{next(_sequence):06d}")
+
+
+@dataclass(frozen=True)
+class StoredUser:
+    user: User
+    password: str
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+
+async def create_user(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    scopes: Sequence[str] = DEFAULT_USER_SCOPES,
+    is_active: bool = True,
+    **overrides: Any,
+) -> StoredUser:
+    """A user committed to the database, with the plain password kept for signing in."""
+    body = UserCreateFactory.build(**overrides)
+    user = User(
+        email=body.email,
+        name=body.name,
+        password_hash=await hash_password(body.password, settings.auth),
+        scopes=list(scopes),
+        is_active=is_active,
+    )
+    session.add(user)
+    await session.commit()
+    return StoredUser(user=user, password=body.password)
+
+
+def bearer(user: User, settings: Settings, scopes: Sequence[str] | None = None) -> dict[str, str]:
+    """An Authorization header for `user`, minted directly: most tests are not about signing in."""
+    token = create_access_token(
+        user_id=user.id,
+        scopes=frozenset(user.scopes if scopes is None else scopes),
+        credentials_version=user.credentials_version,
+        settings=settings,
+    )
+    return {"Authorization": f"Bearer {token.token}"}
