@@ -14,8 +14,10 @@ from app.core.security import hash_password, verify_password
 from app.models.user import User
 from app.repositories import refresh_tokens as refresh_tokens_repository
 from app.repositories import users as users_repository
+from app.schemas.jobs import JobName, WelcomeEmail
 from app.schemas.page import KeysetPage
 from app.schemas.users import UserCreate, UserListQuery, UserSelfUpdate, UserUpdate
+from app.services import outbox as outbox_service
 
 
 async def register(session: AsyncSession, data: UserCreate, settings: AuthSettings) -> User:
@@ -30,9 +32,12 @@ async def register(session: AsyncSession, data: UserCreate, settings: AuthSettin
         scopes=list(DEFAULT_USER_SCOPES),
     )
     try:
-        return await users_repository.add(session, user)
+        user = await users_repository.add(session, user)
     except users_repository.DuplicateEmailError:
         raise EmailTaken from None
+    # Same transaction as the account: no account without its e-mail, no e-mail without the account.
+    await outbox_service.enqueue(session, JobName.SEND_WELCOME_EMAIL, WelcomeEmail(user_id=user.id))
+    return user
 
 
 async def ensure_superuser(

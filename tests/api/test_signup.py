@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models.outbox import JobOutbox
 from app.models.user import User
 from tests.support.factories import UserCreateFactory
 from tests.support.problems import assert_problem
@@ -85,3 +86,23 @@ async def test_whitespace_around_strings_is_stripped(client: httpx.AsyncClient) 
     body = UserCreateFactory.build().model_dump()
     response = await client.post("/v1/auth/signup", json={**body, "name": "  Ada Lovelace  "})
     assert response.json()["name"] == "Ada Lovelace"
+
+
+async def test_signup_records_the_welcome_email_in_the_same_transaction(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    response = await client.post(
+        "/v1/auth/signup", json=UserCreateFactory.build().model_dump(), headers={"X-Request-ID": "signup-1"}
+    )
+    [job] = await db_session.scalars(select(JobOutbox))
+    assert job.job_name == "send_welcome_email"
+    assert job.payload == {"user_id": response.json()["id"]}
+    assert job.request_id == "signup-1"
+    assert job.dispatched_at is None
+
+
+async def test_a_refused_signup_records_no_job(client: httpx.AsyncClient, db_session: AsyncSession) -> None:
+    body = UserCreateFactory.build().model_dump()
+    await client.post("/v1/auth/signup", json=body)
+    await client.post("/v1/auth/signup", json=body)  # 409
+    assert len(list(await db_session.scalars(select(JobOutbox)))) == 1

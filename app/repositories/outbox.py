@@ -1,0 +1,53 @@
+"""SQL for the job outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.outbox import JobOutbox
+
+
+async def add(session: AsyncSession, row: JobOutbox) -> JobOutbox:
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_for_update(session: AsyncSession, outbox_id: uuid.UUID) -> JobOutbox | None:
+    # The row lock makes a second run of the same job wait, then see it processed.
+    return await session.scalar(select(JobOutbox).where(JobOutbox.id == outbox_id).with_for_update())
+
+
+async def claim_due(session: AsyncSession, *, now: datetime, limit: int) -> list[JobOutbox]:
+    """Due rows no other relay holds: SKIP LOCKED lets several workers relay side by side."""
+    statement = (
+        select(JobOutbox)
+        .where(JobOutbox.dispatched_at.is_(None), JobOutbox.processed_at.is_(None), JobOutbox.available_at <= now)
+        .order_by(JobOutbox.available_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(statement))
+
+
+async def release_stale(session: AsyncSession, *, dispatched_before: datetime) -> int:
+    """Rows handed to the queue long ago and never processed go back to the relay."""
+    result = await session.execute(
+        update(JobOutbox)
+        .where(
+            JobOutbox.dispatched_at.is_not(None),
+            JobOutbox.processed_at.is_(None),
+            JobOutbox.dispatched_at < dispatched_before,
+        )
+        .values(dispatched_at=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def delete_processed(session: AsyncSession, *, processed_before: datetime) -> int:
+    result = await session.execute(delete(JobOutbox).where(JobOutbox.processed_at < processed_before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,45 @@
+"""What the API asks the worker to do: job names and their payloads (JOB-5).
+
+Services record these in the outbox; the worker validates them back into the
+same models. No ad-hoc JSON crosses the queue.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from app.schemas.events import EventType
+
+
+class JobName(StrEnum):
+    SEND_WELCOME_EMAIL = "send_welcome_email"
+    DISPATCH_EVENT = "dispatch_event"
+    DELIVER_WEBHOOK = "deliver_webhook"
+
+
+class JobPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WelcomeEmail(JobPayload):
+    user_id: uuid.UUID
+
+
+class DispatchEvent(JobPayload):
+    event: EventType
+    data: dict[str, Any]
+
+
+class DeliverWebhook(JobPayload):
+    delivery_id: uuid.UUID
+
+
+PAYLOADS: dict[JobName, type[JobPayload]] = {
+    JobName.SEND_WELCOME_EMAIL: WelcomeEmail,
+    JobName.DISPATCH_EVENT: DispatchEvent,
+    JobName.DELIVER_WEBHOOK: DeliverWebhook,
+}

@@ -1,0 +1,35 @@
+"""Recording jobs in the caller's transaction (JOB-2, JOB-3; SPEC §5).
+
+Services call `enqueue` next to the change that causes the job. Nothing in a
+request talks to Redis: the worker's relay moves the row to the queue after the
+transaction commits, so a rolled-back request leaves no job behind and a Redis
+outage only delays the job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.outbox import JobOutbox
+from app.repositories import outbox as outbox_repository
+from app.schemas.jobs import PAYLOADS, JobName, JobPayload
+
+
+async def enqueue(
+    session: AsyncSession, job: JobName, payload: JobPayload, *, available_at: datetime | None = None
+) -> JobOutbox:
+    if not isinstance(payload, PAYLOADS[job]):
+        raise TypeError(f"{job} takes {PAYLOADS[job].__name__}, not {type(payload).__name__}")
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    row = JobOutbox(
+        job_name=str(job),
+        payload=payload.model_dump(mode="json"),
+        # Carried into the job's log lines, so one id follows the work from request to worker.
+        request_id=request_id if isinstance(request_id, str) else None,
+    )
+    if available_at is not None:
+        row.available_at = available_at
+    return await outbox_repository.add(session, row)
