@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.support.environment import TEST_REDIS_DB
 from tests.support.outages import closed_port
 
 
@@ -32,7 +33,7 @@ def test_run_stops_quickly_with_instructions_when_services_are_unreachable() -> 
     output = result.stdout + result.stderr
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, output
     assert f"PostgreSQL at postgresql://postgres@127.0.0.1:{port}/postgres did not answer" in output
-    assert f"Redis at redis://127.0.0.1:{port}/15 did not answer" in output
+    assert f"Redis at redis://127.0.0.1:{port}/{TEST_REDIS_DB} did not answer" in output
     assert "docker compose up -d postgres redis" in output
     assert "Traceback" not in output
     assert elapsed < 30, f"took {elapsed:.1f}s"
