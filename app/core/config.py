@@ -145,6 +145,25 @@ class WebhookSettings(BaseSettings):
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 8
 
 
+class JobSettings(BaseSettings):
+    """The worker: how the outbox relay and the queue behave."""
+
+    model_config = _group("JOBS_")
+
+    relay_batch_size: Annotated[int, Field(ge=1, le=5000)] = 500
+    relay_idle_seconds: Annotated[float, Field(gt=0)] = 0.2
+    max_concurrent_jobs: Annotated[int, Field(ge=1)] = 50
+    job_timeout_seconds: Annotated[int, Field(ge=1)] = 60
+    max_tries: Annotated[int, Field(ge=1)] = 5
+    # On SIGTERM, running jobs get this long to finish before they are cancelled.
+    completion_wait_seconds: Annotated[int, Field(ge=0)] = 20
+    # A row dispatched this long ago and still not processed is handed to the queue again.
+    redispatch_after_seconds: Annotated[int, Field(ge=60)] = 600
+    max_dispatches: Annotated[int, Field(ge=1)] = 10
+    keep_processed_days: Annotated[int, Field(ge=1)] = 7
+    health_check_interval_seconds: Annotated[int, Field(ge=1)] = 10
+
+
 class Settings(BaseModel):
     """All settings groups, validated together so cross-group rules can be enforced."""
 
@@ -157,6 +176,7 @@ class Settings(BaseModel):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
 
     @model_validator(mode="after")
     def _secrets_fit_the_environment(self) -> Self:

@@ -71,3 +71,10 @@ def configure_logging(env: Environment, level: str = "INFO") -> None:
             },
         }
     )
+
+
+def adopt_logger(name: str) -> None:
+    """Send a library logger that installed its own handler (arq's CLI does) through ours instead."""
+    library_logger = logging.getLogger(name)
+    library_logger.handlers.clear()
+    library_logger.propagate = True

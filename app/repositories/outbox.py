@@ -34,14 +34,19 @@ async def claim_due(session: AsyncSession, *, now: datetime, limit: int) -> list
     return list(await session.scalars(statement))
 
 
-async def release_stale(session: AsyncSession, *, dispatched_before: datetime) -> int:
-    """Rows handed to the queue long ago and never processed go back to the relay."""
+async def release_stale(session: AsyncSession, *, dispatched_before: datetime, max_dispatches: int) -> int:
+    """Rows handed to the queue long ago and never processed go back to the relay.
+
+    A row dispatched `max_dispatches` times stays where it is, with its
+    `last_error`, for an operator to look at: retrying forever helps no one.
+    """
     result = await session.execute(
         update(JobOutbox)
         .where(
             JobOutbox.dispatched_at.is_not(None),
             JobOutbox.processed_at.is_(None),
             JobOutbox.dispatched_at < dispatched_before,
+            JobOutbox.dispatch_count < max_dispatches,
         )
         .values(dispatched_at=None)
     )

@@ -1,0 +1,62 @@
+"""The outbox relay: moves committed job rows to the queue (SPEC §5).
+
+It runs inside every worker process. `FOR UPDATE SKIP LOCKED` lets several
+workers relay side by side without handing out a row twice; the deterministic
+job id makes a row that is relayed twice (a crash after enqueue, before commit)
+a no-op in the queue. When Redis or PostgreSQL is down, the relay backs off and
+tries again: rows wait in PostgreSQL, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+from arq.connections import ArqRedis
+
+from app.core.config import JobSettings
+from app.db.session import unit_of_work
+from app.repositories import outbox as outbox_repository
+from app.resources import Resources
+from app.worker import queue
+
+logger = structlog.get_logger(__name__)
+
+MIN_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
+# The worker's Redis client retries forever (so the worker outlives an outage), but the relay
+# must not wait inside a transaction that holds row locks: past this, it rolls back and backs off.
+ENQUEUE_TIMEOUT_SECONDS = 5.0
+
+
+async def relay_once(
+    resources: Resources, pool: ArqRedis, *, batch_size: int, enqueue_timeout: float = ENQUEUE_TIMEOUT_SECONDS
+) -> int:
+    """Dispatch one batch of due rows; returns how many were dispatched."""
+    now = datetime.now(UTC)
+    async with unit_of_work(resources.session_factory) as session:
+        rows = await outbox_repository.claim_due(session, now=now, limit=batch_size)
+        for row in rows:
+            async with asyncio.timeout(enqueue_timeout):
+                await queue.enqueue(pool, row.job_name, row.id)
+            row.dispatched_at = now
+            row.dispatch_count += 1
+    if rows:
+        logger.debug("outbox rows dispatched", count=len(rows))
+    return len(rows)
+
+
+async def relay_forever(resources: Resources, pool: ArqRedis, settings: JobSettings) -> None:
+    backoff = MIN_BACKOFF_SECONDS
+    while True:
+        try:
+            dispatched = await relay_once(resources, pool, batch_size=settings.relay_batch_size)
+        except Exception as exc:  # noqa: BLE001 - any outage: wait and retry; the rows are safe in PostgreSQL
+            logger.warning("outbox relay failed; backing off", error=repr(exc), retry_in_seconds=backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            continue
+        backoff = MIN_BACKOFF_SECONDS
+        if dispatched < settings.relay_batch_size:
+            await asyncio.sleep(settings.relay_idle_seconds)

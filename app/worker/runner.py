@@ -1,0 +1,75 @@
+"""Running one outbox job: one session, one transaction, the effect and the "processed" mark together.
+
+A job that runs twice (at-least-once delivery, a redispatch after a crash)
+finds its row processed and returns: its effect happens once (JOB-3). The row
+lock keeps a second copy waiting until the first has committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from arq import Retry
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.session import unit_of_work
+from app.repositories import outbox as outbox_repository
+from app.schemas.jobs import PAYLOADS, JobName, JobPayload
+from app.worker.context import WorkerContext, worker_context
+
+logger = structlog.get_logger(__name__)
+
+Handler = Callable[[WorkerContext, AsyncSession, Any], Awaitable[None]]
+MAX_RETRY_DELAY_SECONDS = 300
+
+
+async def run(ctx: dict[str, Any], job: JobName, outbox_id: str, handler: Handler) -> str:
+    context = worker_context(ctx)
+    attempt = int(ctx.get("job_try", 1))
+    with structlog.contextvars.bound_contextvars(job=str(job), outbox_id=outbox_id, attempt=attempt):
+        try:
+            return await _run_once(context, job, uuid.UUID(outbox_id), handler)
+        except ValidationError as exc:
+            # A payload that does not fit its schema will never fit: fail now, do not retry.
+            logger.exception("job payload invalid", errors=exc.errors(include_input=False))
+            await _record_error(context, uuid.UUID(outbox_id), repr(exc))
+            raise
+        except Exception as exc:
+            delay = min(2**attempt, MAX_RETRY_DELAY_SECONDS)
+            logger.warning("job failed; will retry", error=repr(exc), retry_in_seconds=delay, exc_info=exc)
+            await _record_error(context, uuid.UUID(outbox_id), repr(exc))
+            raise Retry(defer=delay) from exc
+
+
+async def _run_once(context: WorkerContext, job: JobName, outbox_id: uuid.UUID, handler: Handler) -> str:
+    async with unit_of_work(context.resources.session_factory) as session:
+        row = await outbox_repository.get_for_update(session, outbox_id)
+        if row is None:
+            logger.warning("job has no outbox row")
+            return "missing"
+        with structlog.contextvars.bound_contextvars(request_id=row.request_id):
+            if row.processed_at is not None:
+                logger.info("job already processed")
+                return "already processed"
+            payload: JobPayload = PAYLOADS[job].model_validate(row.payload)
+            await handler(context, session, payload)
+            row.processed_at = datetime.now(UTC)
+            row.last_error = None
+            logger.info("job processed")
+    return "processed"
+
+
+async def _record_error(context: WorkerContext, outbox_id: uuid.UUID, error: str) -> None:
+    """Keep the last failure on the row for operators; the job's own transaction was rolled back."""
+    try:
+        async with unit_of_work(context.resources.session_factory) as session:
+            row = await outbox_repository.get_for_update(session, outbox_id)
+            if row is not None:
+                row.last_error = error[:2000]
+    except Exception as exc:  # noqa: BLE001 - best effort: the retry matters more than the note
+        logger.warning("could not record the job error", error=repr(exc))

@@ -1,0 +1,42 @@
+"""Scheduled upkeep: re-dispatch lost jobs, delete what is no longer needed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from app.db.session import unit_of_work
+from app.repositories import outbox as outbox_repository
+from app.repositories import refresh_tokens as refresh_tokens_repository
+from app.worker.context import worker_context
+
+logger = structlog.get_logger(__name__)
+
+
+async def redispatch_lost_jobs(ctx: dict[str, Any]) -> int:
+    """Rows dispatched long ago and never processed (their job vanished with a Redis failure,
+    or failed every try) go back to the relay, up to `JOBS_MAX_DISPATCHES` times."""
+    context = worker_context(ctx)
+    settings = context.settings.jobs
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.redispatch_after_seconds)
+    async with unit_of_work(context.resources.session_factory) as session:
+        released = await outbox_repository.release_stale(
+            session, dispatched_before=cutoff, max_dispatches=settings.max_dispatches
+        )
+    if released:
+        logger.warning("lost jobs re-dispatched", count=released)
+    return released
+
+
+async def delete_expired_records(ctx: dict[str, Any]) -> dict[str, int]:
+    context = worker_context(ctx)
+    now = datetime.now(UTC)
+    async with unit_of_work(context.resources.session_factory) as session:
+        jobs = await outbox_repository.delete_processed(
+            session, processed_before=now - timedelta(days=context.settings.jobs.keep_processed_days)
+        )
+        tokens = await refresh_tokens_repository.delete_expired(session, before=now)
+    logger.info("expired records deleted", processed_jobs=jobs, refresh_tokens=tokens)
+    return {"processed_jobs": jobs, "refresh_tokens": tokens}
