@@ -93,6 +93,12 @@ class AuthSettings(BaseSettings):
     argon2_time_cost: Annotated[int, Field(ge=1)] = 2
     argon2_parallelism: Annotated[int, Field(ge=1)] = 1
 
+    @field_validator("jwt_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `AUTH_JWT_SECRET=` copied from .env.example means "not set", not "an empty secret".
+        return None if value == "" else value
+
 
 class SmtpSettings(BaseSettings):
     model_config = _group("SMTP_")
@@ -143,6 +149,8 @@ class WebhookSettings(BaseSettings):
     allow_private_targets: bool = False
     timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 8
+    # The n-th retry waits up to base * 2**(n-1) seconds (jittered): 30 s, 1 min, 2 min, ... with the default.
+    retry_base_seconds: Annotated[float, Field(ge=0)] = 30.0
 
 
 class JobSettings(BaseSettings):
