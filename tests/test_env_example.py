@@ -14,14 +14,14 @@ ENV_EXAMPLE = Path(".env.example")
 
 def documented_variables() -> dict[str, str]:
     lines = ENV_EXAMPLE.read_text().splitlines()
-    pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
-    return {name: value for name, value in pairs}
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
 def settings_variables() -> set[str]:
     names = set()
     for group in Settings.model_fields.values():
-        assert isinstance(group.annotation, type) and issubclass(group.annotation, BaseSettings)
+        assert isinstance(group.annotation, type)
+        assert issubclass(group.annotation, BaseSettings)
         prefix = group.annotation.model_config.get("env_prefix", "")
         for name, field in group.annotation.model_fields.items():
             alias = field.validation_alias

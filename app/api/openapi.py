@@ -35,10 +35,12 @@ def install_openapi(app: FastAPI) -> None:
 
 
 def _advertise_problem_media_type(schema: dict[str, Any]) -> None:
-    # FastAPI documents every response model as application/json; error bodies are problem+json.
+    # FastAPI files an error model under the route's own media type: application/json, or
+    # text/event-stream on a streaming route. Error bodies are problem+json whatever the route.
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                if status[0] in "45" and "application/json" in content:
-                    content[PROBLEM_JSON] = content.pop("application/json")
+                if status[0] in "45" and len(content) == 1 and PROBLEM_JSON not in content:
+                    [body] = content.values()
+                    response["content"] = {PROBLEM_JSON: body}

@@ -1,9 +1,10 @@
 """Authentication and authorization as dependencies (DEP-1, DEP-3, DEP-4).
 
-`CurrentUser` resolves the bearer token to a live account; `require_scope(...)`
-adds a scope check, usable on one route or a whole router. The `Authorization`
-header is read by FastAPI's `OAuth2PasswordBearer`, never by hand, which also
-makes Swagger's Authorize dialog work.
+`CurrentUser` resolves the bearer token to a live account; `OptionalUser` does the
+same where a token is optional; `require_scope(...)` adds a scope check, usable on
+one route or a whole router. The `Authorization` header is read by FastAPI's
+`OAuth2PasswordBearer`, never by hand, which also makes Swagger's Authorize
+dialog work.
 """
 
 from __future__ import annotations
@@ -47,6 +48,19 @@ async def get_current_user(principal: Annotated[auth_service.Principal, Security
     return principal.user
 
 
+async def get_optional_user(
+    token: Annotated[str | None, Depends(oauth2_scheme)], session: DbSession, settings: SettingsDep
+) -> User | None:
+    """The caller on routes open to everyone: None without a token, but a bad token is the usual 401.
+
+    Treating a bad token as anonymous would hide an expired session behind a page that quietly shows less.
+    """
+    if not token:
+        return None
+    principal = await get_principal(SecurityScopes(), token, session, settings)
+    return principal.user
+
+
 def require_scope(*scopes: Scope) -> SecurityParam:
     """A dependency that lets the request through only when the token carries every scope named."""
     dependency: SecurityParam = Security(get_principal, scopes=list(scopes))
@@ -54,3 +68,4 @@ def require_scope(*scopes: Scope) -> SecurityParam:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]

@@ -2,7 +2,9 @@
 
 from app.db.base import Base
 from app.models.outbox import JobOutbox
+from app.models.post import Post
 from app.models.refresh_token import RefreshToken
 from app.models.user import User
+from app.models.webhook import Webhook, WebhookDelivery
 
-__all__ = ["Base", "JobOutbox", "RefreshToken", "User"]
+__all__ = ["Base", "JobOutbox", "Post", "RefreshToken", "User", "Webhook", "WebhookDelivery"]

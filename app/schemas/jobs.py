@@ -10,7 +10,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.events import EventType
 
@@ -30,6 +30,9 @@ class WelcomeEmail(JobPayload):
 
 
 class DispatchEvent(JobPayload):
+    # Fixed when the event is emitted: deliveries derive their ids (the `webhook-id`) from it,
+    # so a fan-out that runs again after a crash sends the same ids again.
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     event: EventType
     data: dict[str, Any]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from app.core.config import Settings
 from app.core.mail import Mailer
+from app.core.ssrf import Resolver, system_resolver
 from app.resources import Resources
 
 CONTEXT_KEY = "service"
@@ -21,6 +22,7 @@ class WorkerContext:
     settings: Settings
     resources: Resources
     mailer: Mailer
+    resolver: Resolver = system_resolver
 
 
 def worker_context(ctx: dict[str, Any]) -> WorkerContext:

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.schemas.jobs import JobName, WelcomeEmail
+from app.schemas.jobs import DeliverWebhook, DispatchEvent, JobName, WelcomeEmail
 from app.services import notifications as notifications_service
+from app.services import webhook_delivery as webhook_delivery_service
 from app.worker import runner
 from app.worker.context import WorkerContext
 
@@ -18,3 +19,23 @@ async def _welcome(context: WorkerContext, session: AsyncSession, payload: Welco
 
 async def send_welcome_email(ctx: dict[str, Any], outbox_id: str) -> str:
     return await runner.run(ctx, JobName.SEND_WELCOME_EMAIL, outbox_id, _welcome)
+
+
+async def _fan_out(context: WorkerContext, session: AsyncSession, payload: DispatchEvent) -> None:
+    await webhook_delivery_service.fan_out(
+        session, context.resources.http, context.resolver, context.settings.webhooks, payload
+    )
+
+
+async def dispatch_event(ctx: dict[str, Any], outbox_id: str) -> str:
+    return await runner.run(ctx, JobName.DISPATCH_EVENT, outbox_id, _fan_out)
+
+
+async def _retry_delivery(context: WorkerContext, session: AsyncSession, payload: DeliverWebhook) -> None:
+    await webhook_delivery_service.retry(
+        session, context.resources.http, context.resolver, context.settings.webhooks, payload
+    )
+
+
+async def deliver_webhook(ctx: dict[str, Any], outbox_id: str) -> str:
+    return await runner.run(ctx, JobName.DELIVER_WEBHOOK, outbox_id, _retry_delivery)

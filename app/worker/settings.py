@@ -18,7 +18,9 @@ from arq import cron, func
 from app.core.config import Settings, get_settings
 from app.core.logging import adopt_logger, configure_logging
 from app.core.mail import SmtpMailer
+from app.core.ssrf import Resolver, system_resolver
 from app.resources import open_resources
+from app.schemas.jobs import JobName
 from app.worker import jobs, queue, relay, upkeep
 from app.worker.context import CONTEXT_KEY, WorkerContext
 
@@ -27,7 +29,9 @@ configure_logging(settings.app.env, settings.app.log_level)
 logger = structlog.get_logger(__name__)
 
 
-def build_startup(settings: Settings) -> Callable[[dict[str, Any]], Awaitable[None]]:
+def build_startup(
+    settings: Settings, *, resolver: Resolver = system_resolver
+) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """The start-up hook for `settings`: one set of resources per worker process, and the relay."""
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -37,7 +41,9 @@ def build_startup(settings: Settings) -> Callable[[dict[str, Any]], Awaitable[No
         resources = await stack.enter_async_context(
             open_resources(settings, application_name=f"{settings.app.name}-worker")
         )
-        ctx[CONTEXT_KEY] = WorkerContext(settings=settings, resources=resources, mailer=SmtpMailer(settings.smtp))
+        ctx[CONTEXT_KEY] = WorkerContext(
+            settings=settings, resources=resources, mailer=SmtpMailer(settings.smtp), resolver=resolver
+        )
         ctx["exit_stack"] = stack
         ctx["relay"] = asyncio.create_task(
             relay.relay_forever(resources, ctx["redis"], settings.jobs), name="outbox-relay"
@@ -61,8 +67,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 class WorkerSettings:
     functions: ClassVar[list[Any]] = [
-        # The e-mail job is bounded by the SMTP timeout; arq retries it on Retry with backoff.
-        func(jobs.send_welcome_email, name="send_welcome_email", timeout=settings.jobs.job_timeout_seconds),
+        func(jobs.send_welcome_email, name=JobName.SEND_WELCOME_EMAIL, timeout=settings.jobs.job_timeout_seconds),
+        func(jobs.dispatch_event, name=JobName.DISPATCH_EVENT, timeout=settings.jobs.job_timeout_seconds),
+        func(jobs.deliver_webhook, name=JobName.DELIVER_WEBHOOK, timeout=settings.jobs.job_timeout_seconds),
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(upkeep.redispatch_lost_jobs, second={0}, unique=True, run_at_startup=True),

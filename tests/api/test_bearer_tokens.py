@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.security import REQUIRED_CLAIMS
 from tests.support.factories import StoredUser, bearer, create_user
+from tests.support.logs import events
 from tests.support.problems import assert_problem
 
 OTHER_KEY = "another-secret-key-that-is-long-enough-0123456789"
@@ -67,6 +69,10 @@ def without_claim(claim: str, user_id: uuid.UUID, settings: Settings) -> str:
     return signed(claims_for(user_id, settings, **{claim: None}), settings)
 
 
+def seconds_from_now(seconds: int) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
 PAST = datetime.now(UTC) - timedelta(hours=1)
 FUTURE = datetime.now(UTC) + timedelta(hours=1)
 
@@ -76,12 +82,17 @@ BAD_TOKENS: dict[str, Callable[[uuid.UUID, Settings], str]] = {
     "wrong key": lambda uid, s: signed(claims_for(uid, s), s, key=OTHER_KEY),
     "tampered payload": lambda uid, s: tampered(signed(claims_for(uid, s), s)),
     "expired": lambda uid, s: signed(claims_for(uid, s, iat=PAST - timedelta(hours=1), exp=PAST), s),
+    "expired beyond the clock skew": lambda uid, s: signed(
+        claims_for(uid, s, iat=seconds_from_now(-300), exp=seconds_from_now(-10)), s
+    ),
     "not yet valid (nbf)": lambda uid, s: signed(claims_for(uid, s, nbf=FUTURE), s),
     "issued in the future": lambda uid, s: signed(claims_for(uid, s, iat=FUTURE, exp=FUTURE + timedelta(hours=1)), s),
     "wrong audience": lambda uid, s: signed(claims_for(uid, s, aud="someone-else"), s),
     "wrong issuer": lambda uid, s: signed(claims_for(uid, s, iss="someone-else"), s),
     "sub not a uuid": lambda uid, s: signed(claims_for(uid, s, sub="admin"), s),
     "ver not an int": lambda uid, s: signed(claims_for(uid, s, ver="1"), s),
+    "ver a boolean": lambda uid, s: signed(claims_for(uid, s, ver=True), s),  # True == 1 in Python
+    "scope not a string": lambda uid, s: signed(claims_for(uid, s, scope=["users:read"]), s),
     "unknown user": lambda _uid, s: signed(claims_for(uuid.uuid4(), s), s),
     "old credentials version": lambda uid, s: signed(claims_for(uid, s, ver=0), s),
     "garbage": lambda _uid, _s: "not.a.jwt",
@@ -100,6 +111,20 @@ async def test_a_valid_token_works(client: httpx.AsyncClient, member: StoredUser
         "/v1/users/me", headers={"Authorization": f"Bearer {signed(claims_for(member.user.id, settings), settings)}"}
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("iat", "exp"),
+    [(-300, -2), (2, 300)],
+    ids=["expired two seconds ago", "issued two seconds from now"],
+)
+async def test_a_few_seconds_of_clock_skew_are_tolerated(
+    client: httpx.AsyncClient, member: StoredUser, settings: Settings, iat: int, exp: int
+) -> None:
+    # The issuer's clock and ours may disagree by a little (CLOCK_SKEW_SECONDS is 5).
+    token = signed(claims_for(member.user.id, settings, iat=seconds_from_now(iat), exp=seconds_from_now(exp)), settings)
+    response = await client.get("/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("kind", BAD_TOKENS)
@@ -143,3 +168,12 @@ async def test_a_token_issued_before_a_password_change_stops_working(
     assert_problem(await client.get("/v1/users/me", headers=old), 401, "authentication_failed")
     relogin = await client.post("/v1/auth/token", data={"username": member.email, "password": "a-brand-new-password"})
     assert relogin.status_code == 200
+
+
+async def test_the_callers_id_is_bound_to_the_requests_log_lines(
+    client: httpx.AsyncClient, member: StoredUser, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="app.access"):
+        await client.get("/v1/users/me", headers=bearer(member.user, settings))
+    [line] = events(caplog, "request")
+    assert line["user_id"] == str(member.user.id)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.scopes import SUPERUSER_SCOPES
-from tests.support.factories import StoredUser, create_user
+from app.core.security import hash_refresh_token
+from app.models.refresh_token import RefreshToken
+from tests.support.factories import StoredUser, bearer, create_user
+from tests.support.logs import events
 from tests.support.problems import assert_problem
 
 
@@ -66,9 +73,29 @@ async def test_scope_parameter_narrows_the_grant(
     assert_problem(await client.patch(f"/v1/users/{admin.user.id}", json={}, headers=headers), 403, "permission_denied")
 
 
+async def test_without_a_scope_parameter_every_held_scope_is_granted(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    admin = await create_user(db_session, settings, scopes=SUPERUSER_SCOPES)
+    response = await login(client, admin.email, admin.password)
+    assert response.json()["scope"] == "posts:write users:read users:write"  # RFC 6749 §3.3: space-separated
+
+
+async def test_asking_for_exactly_the_held_scopes_is_granted(client: httpx.AsyncClient, member: StoredUser) -> None:
+    response = await login(client, member.email, member.password, scope="posts:write")
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "posts:write"
+
+
 async def test_asking_for_a_scope_not_held_is_invalid_scope(client: httpx.AsyncClient, member: StoredUser) -> None:
     body = assert_problem(await login(client, member.email, member.password, scope="users:write"), 400, "invalid_scope")
     assert body["error"] == "invalid_scope"
+
+
+async def test_invalid_scope_names_every_scope_not_held(client: httpx.AsyncClient, member: StoredUser) -> None:
+    response = await login(client, member.email, member.password, scope="users:write posts:write users:read")
+    body = assert_problem(response, 400, "invalid_scope")
+    assert body["detail"] == "Not granted to this account: users:read users:write."
 
 
 async def test_other_grant_types_are_rejected(client: httpx.AsyncClient, member: StoredUser) -> None:
@@ -85,6 +112,48 @@ async def test_refresh_rotates_the_pair(client: httpx.AsyncClient, member: Store
     assert second["refresh_token"] != first["refresh_token"]
     assert second["access_token"] != first["access_token"]
     assert second["scope"] == first["scope"]
+
+
+async def test_refresh_never_widens_the_grant(
+    client: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
+) -> None:
+    admin = await create_user(db_session, settings, scopes=SUPERUSER_SCOPES)
+    narrowed = (await login(client, admin.email, admin.password, scope="users:read users:write")).json()
+    # An administrator takes `users:write` away; the refresh token still names it.
+    revoke = {"scopes": ["posts:write", "users:read"]}
+    await client.patch(f"/v1/users/{admin.user.id}", json=revoke, headers=bearer(admin.user, settings))
+
+    response = await client.post("/v1/auth/refresh", json={"refresh_token": narrowed["refresh_token"]})
+    assert response.status_code == 200, response.text
+    # Neither the scope left out at sign-in nor the one taken away since comes back.
+    assert response.json()["scope"] == "users:read"
+
+
+async def test_an_expired_refresh_token_is_invalid_grant(
+    client: httpx.AsyncClient, db_session: AsyncSession, member: StoredUser
+) -> None:
+    pair = (await login(client, member.email, member.password)).json()
+    await db_session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == hash_refresh_token(pair["refresh_token"]))
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+    await db_session.commit()
+    assert_problem(
+        await client.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}), 400, "invalid_grant"
+    )
+
+
+async def test_a_deactivated_accounts_refresh_token_is_refused(
+    client: httpx.AsyncClient, db_session: AsyncSession, member: StoredUser
+) -> None:
+    pair = (await login(client, member.email, member.password)).json()
+    # Switched off behind the API's back, so no token was revoked: the account check alone must refuse.
+    member.user.is_active = False
+    await db_session.commit()
+    assert_problem(
+        await client.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}), 400, "invalid_grant"
+    )
 
 
 async def test_replaying_a_rotated_refresh_token_revokes_the_family(
@@ -132,3 +201,15 @@ async def test_malformed_refresh_bodies_are_422(client: httpx.AsyncClient, token
 
 async def test_an_unknown_refresh_token_is_invalid_grant(client: httpx.AsyncClient) -> None:
     assert_problem(await client.post("/v1/auth/refresh", json={"refresh_token": "forged"}), 400, "invalid_grant")
+
+
+async def test_sign_in_and_out_leave_an_audit_line(
+    client: httpx.AsyncClient, member: StoredUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="app.audit"):
+        tokens = (await login(client, member.email, member.password)).json()
+        await client.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    assert [(line["action"], line.get("email")) for line in events(caplog, "audit")] == [
+        ("signed_in", member.email),
+        ("signed_out", None),
+    ]

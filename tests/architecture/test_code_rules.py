@@ -139,3 +139,16 @@ def test_err6_no_catch_all_around_handler_bodies() -> None:
                 if caught in ("Exception", "BaseException", "bare except"):
                     found.append(f"{where(module, node)} catches {caught}")
     assert not found, found
+
+
+def test_job1_background_tasks_only_write_the_audit_trail() -> None:
+    """Work whose loss is not acceptable goes through the outbox; `add_task` is for audit lines only."""
+    found = [
+        where(module, call)
+        for module in modules()
+        for call in module.calls()
+        if isinstance(call.func, ast.Attribute)
+        and call.func.attr == "add_task"
+        and not (call.args and dotted_name(call.args[0]) == "audit_service.record")
+    ]
+    assert not found, found

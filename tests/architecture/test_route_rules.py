@@ -7,13 +7,14 @@ prove the checks fail on an app written against the rules.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import OAuth2PasswordRequestForm
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
 from app.schemas.base import QuerySchema, RequestSchema
@@ -21,8 +22,18 @@ from app.schemas.base import QuerySchema, RequestSchema
 PROBLEM_JSON = "application/problem+json"
 
 
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    return [route for route in app.routes if isinstance(route, APIRoute) and route.include_in_schema]
+def all_api_routes(app: FastAPI) -> list[RouteContext]:
+    # `app.routes` holds included routers, not their routes: walk them as FastAPI itself does.
+    return [route for route in iter_route_contexts(app.routes) if isinstance(route.original_route, APIRoute)]
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    return [route for route in all_api_routes(app) if route.include_in_schema]
+
+
+def path_of(route: RouteContext) -> str:
+    assert route.path is not None, route  # typed optional for routes in general; every API route has one
+    return route.path
 
 
 def operations(app: FastAPI) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -38,10 +49,11 @@ def dependencies(dependant: Dependant) -> Iterator[Dependant]:
 
 
 def find_sync_routes(app: FastAPI) -> list[str]:
+    # An `async def` that yields (a streaming endpoint) is an async generator function.
     return [
-        route.path
-        for route in app.routes
-        if isinstance(route, APIRoute) and not inspect.iscoroutinefunction(route.endpoint)
+        path_of(route)
+        for route in all_api_routes(app)
+        if not (inspect.iscoroutinefunction(route.endpoint) or inspect.isasyncgenfunction(route.endpoint))
     ]
 
 
@@ -51,9 +63,7 @@ FRAMEWORK_CLASSES: tuple[type, ...] = (OAuth2PasswordRequestForm,)
 
 def find_sync_dependencies(app: FastAPI) -> set[str]:
     sync = set()
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
+    for route in all_api_routes(app):
         for dependency in dependencies(route.dependant):
             call = dependency.call
             if call in FRAMEWORK_CLASSES:
@@ -91,13 +101,26 @@ def find_undocumented_operations(app: FastAPI) -> list[str]:
     return problems
 
 
+def sse_event_payloads(app: FastAPI, route: RouteContext) -> list[dict[str, Any]]:
+    """The documented `data` of each event a Server-Sent Events route sends, as OpenAPI shows them."""
+    [method] = list(route.methods or [])
+    success = app.openapi()["paths"][route.path_format][method.lower()]["responses"][str(route.status_code or 200)]
+    item = success["content"]["text/event-stream"]["itemSchema"]
+    return [event["properties"]["data"] for event in item.get("oneOf", [item])]
+
+
 def find_undeclared_responses(app: FastAPI) -> list[str]:
-    return [
-        route.path
-        for route in api_routes(app)
-        if route.status_code != 204
-        and not (inspect.isclass(route.response_model) and issubclass(route.response_model, BaseModel))
-    ]
+    undeclared = []
+    for route in api_routes(app):
+        if route.is_sse_stream:
+            # The stream is the response: each event's payload must be a declared, documented model.
+            declared = all("contentSchema" in payload for payload in sse_event_payloads(app, route))
+        else:
+            model = route.response_model
+            declared = route.status_code == 204 or (inspect.isclass(model) and issubclass(model, BaseModel))
+        if not declared:
+            undeclared.append(path_of(route))
+    return undeclared
 
 
 def find_loose_request_models(app: FastAPI) -> list[str]:
@@ -147,15 +170,23 @@ def blocking_dependency() -> None: ...
 
 def test_the_route_checks_catch_a_badly_written_app() -> None:
     # Module-level helpers: annotations are strings here, resolved against module globals.
-    bad = FastAPI()
+    # Routes on an included router, as in the real app: the checks must look inside it.
+    router = APIRouter()
 
-    @bad.post("/things")
+    @router.post("/things")
     def create_thing(body: LooseBody, _: Annotated[None, Depends(blocking_dependency)]) -> dict[str, str]:
         return {"name": body.name}
 
+    @router.get("/events", response_class=EventSourceResponse)
+    async def stream_events() -> AsyncIterator[ServerSentEvent]:
+        yield ServerSentEvent(data={"anything": "goes"})
+
+    bad = FastAPI()
+    bad.include_router(router)
+
     assert find_sync_routes(bad) == ["/things"]
     assert find_sync_dependencies(bad) == {"blocking_dependency"}
-    assert find_undeclared_responses(bad) == ["/things"]
+    assert find_undeclared_responses(bad) == ["/things", "/events"]
     assert find_loose_request_models(bad) == ["/things: LooseBody must derive from RequestSchema"]
     undocumented = find_undocumented_operations(bad)
     assert any("no description" in problem for problem in undocumented)

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable
 
+import jwt
 import pytest
 
 from app.core.config import AuthSettings, Settings
@@ -59,6 +60,7 @@ def test_access_tokens_round_trip(settings: Settings) -> None:
     token = create_access_token(user_id=user_id, scopes=frozenset({"b", "a"}), credentials_version=3, settings=settings)
     claims = decode_access_token(token.token, settings)
     assert (claims.user_id, claims.scopes, claims.credentials_version) == (user_id, frozenset({"a", "b"}), 3)
+    assert token.scopes == frozenset({"a", "b"})
     assert token.expires_in == settings.auth.access_token_ttl_seconds
     assert len(claims.token_id) == 32
 
@@ -75,8 +77,26 @@ def test_every_token_gets_its_own_id(settings: Settings) -> None:
 def test_a_token_from_another_deployment_is_refused(settings: Settings) -> None:
     token = create_access_token(user_id=uuid.uuid4(), scopes=frozenset(), credentials_version=1, settings=settings)
     other = settings.model_copy(update={"auth": settings.auth.model_copy(update={"jwt_audience": "other-api"})})
-    with pytest.raises(InvalidTokenError):
+    with pytest.raises(InvalidTokenError, match="Audience"):  # the reason is kept for whoever debugs it
         decode_access_token(token.token, other)
+
+
+@pytest.mark.parametrize("claim", [{"ver": True}, {"scope": ["users:read"]}], ids=["ver a boolean", "scope a list"])
+def test_claims_of_the_wrong_type_are_refused(settings: Settings, claim: dict[str, object]) -> None:
+    token = create_access_token(user_id=uuid.uuid4(), scopes=frozenset(), credentials_version=1, settings=settings)
+    key, audience = settings.jwt_signing_key, settings.auth.jwt_audience
+    claims = jwt.decode(token.token, key, algorithms=["HS256"], audience=audience)
+    with pytest.raises(InvalidTokenError, match=r"^malformed claims$"):
+        decode_access_token(jwt.encode({**claims, **claim}, key, algorithm="HS256"), settings)
+
+
+def test_tokens_are_signed_with_the_configured_algorithm_and_only_it_is_accepted(settings: Settings) -> None:
+    hs512 = settings.model_copy(update={"auth": settings.auth.model_copy(update={"jwt_algorithm": "HS512"})})
+    token = create_access_token(user_id=uuid.uuid4(), scopes=frozenset(), credentials_version=1, settings=hs512)
+    assert jwt.get_unverified_header(token.token)["alg"] == "HS512"
+    assert decode_access_token(token.token, hs512).credentials_version == 1
+    with pytest.raises(InvalidTokenError):
+        decode_access_token(token.token, settings)
 
 
 def test_refresh_tokens_are_random_and_stored_as_sha256() -> None:

@@ -1,10 +1,11 @@
-"""Test data from polyfactory (TST-5): request bodies, and users stored in the database."""
+"""Test data from polyfactory (TST-5): request bodies, and users and posts stored in the database."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from polyfactory import Use
@@ -14,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.scopes import DEFAULT_USER_SCOPES
 from app.core.security import create_access_token, hash_password
+from app.models.post import Post
 from app.models.user import User
+from app.schemas.posts import PostCreate, PostStatus
 from app.schemas.users import UserCreate
 
 _sequence = itertools.count(1)
@@ -71,3 +74,25 @@ def bearer(user: User, settings: Settings, scopes: Sequence[str] | None = None) 
         settings=settings,
     )
     return {"Authorization": f"Bearer {token.token}"}
+
+
+class PostCreateFactory(ModelFactory[PostCreate]):
+    title = Use(lambda: f"Post {next(_sequence)}")
+    body = Use(lambda: f"Words worth reading, number {next(_sequence)}.")
+    status = PostStatus.DRAFT
+
+
+async def create_post(session: AsyncSession, author: User, **overrides: Any) -> Post:
+    """A post by `author` committed to the database; a draft unless `status` says otherwise."""
+    body = PostCreateFactory.build(**overrides)
+    published = body.status is PostStatus.PUBLISHED
+    post = Post(
+        author_id=author.id,
+        title=body.title,
+        body=body.body,
+        status=body.status,
+        published_at=datetime.now(UTC) if published else None,
+    )
+    session.add(post)
+    await session.commit()
+    return post

@@ -57,6 +57,8 @@ def _burst_worker(settings: Settings, **overrides: Any) -> Worker:
         "handle_signals": False,
         "poll_delay": 0.01,
         "cron_jobs": [],
+        # One try: a failing job must fail the test now, not after arq's backoff.
+        "max_tries": 1,
         **overrides,
     }
     return Worker(**options)

@@ -10,16 +10,21 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import RedisDsn
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import get_resources
 from app.core.config import RedisSettings
 from app.models.outbox import JobOutbox
+from app.models.webhook import Webhook, WebhookDelivery
 from app.resources import Resources, create_redis
+from app.schemas.events import EventType
+from app.services import events as events_service
 from tests.support.environment import database_url_for_tests
-from tests.support.factories import UserCreateFactory
+from tests.support.factories import UserCreateFactory, create_user
 from tests.support.processes import PrivateRedis, WorkerProcess, private_redis
+from tests.support.receiver import http_receiver
 from tests.support.smtp import Inbox, smtp_server
 
 pytestmark = pytest.mark.slow
@@ -46,6 +51,7 @@ def worker_environment(redis: PrivateRedis, inbox: Inbox) -> dict[str, str]:
         "SMTP_PORT": str(inbox.port),
         "JOBS_RELAY_IDLE_SECONDS": "0.05",
         "JOBS_COMPLETION_WAIT_SECONDS": "10",
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",  # the receivers are on loopback
     }
 
 
@@ -54,7 +60,9 @@ async def app_on_private_redis(
     app: FastAPI, resources: Resources, redis_server: PrivateRedis
 ) -> AsyncIterator[FastAPI]:
     """The API's rate limiter talks to the private Redis, so stopping it is felt by requests too."""
-    settings = resources.settings.model_copy(update={"redis": RedisSettings(_env_file=None, url=redis_server.url)})
+    settings = resources.settings.model_copy(
+        update={"redis": RedisSettings(_env_file=None, url=RedisDsn(redis_server.url))}
+    )
     redis = create_redis(settings)
     app.dependency_overrides[get_resources] = lambda: Resources(
         settings=settings,
@@ -112,3 +120,54 @@ async def test_sigterm_lets_the_running_job_finish_and_exits_cleanly(
     [row] = await db_session.scalars(select(JobOutbox))
     assert row.processed_at is not None, worker.log()
     assert [message["To"] for message in slow_inbox.messages] == [body["email"]]
+
+
+async def test_a_worker_killed_mid_fan_out_completes_every_delivery_after_restart(
+    resources: Resources, redis_server: PrivateRedis, db_session: AsyncSession, tmp_path: Path
+) -> None:
+    member = await create_user(db_session, resources.settings)
+    async with http_receiver(delay_seconds=0.5) as receiver:
+        for number in range(10):
+            db_session.add(
+                Webhook(
+                    user_id=member.user.id,
+                    url=f"{receiver.base_url}/hook/{number}",
+                    events=["post.published"],
+                    secret="whsec_" + "A" * 32,
+                )
+            )
+        await db_session.commit()
+        async with resources.session_factory() as session:
+            await events_service.emit(session, EventType.POST_PUBLISHED, {"title": "hello"})
+            await session.commit()
+
+        with smtp_server() as inbox:
+            environment = {**worker_environment(redis_server, inbox), "JOBS_JOB_TIMEOUT_SECONDS": "3"}
+            worker = WorkerProcess(environment, tmp_path / "worker.log")
+            worker.start()
+            for _ in range(600):  # until the fan-out is in flight
+                if receiver.arrived >= 3:
+                    break
+                await asyncio.sleep(0.02)
+            worker.signal(signal.SIGKILL)
+            await worker.wait(seconds=10)
+            assert len(receiver.requests) < 10, "the kill came too late to prove anything"
+
+            restarted = WorkerProcess(environment, tmp_path / "worker.log")
+            restarted.start()  # the killed job runs again once its in-progress mark expires (timeout + 10 s)
+            try:
+                for _ in range(1200):
+                    db_session.expire_all()
+                    statuses = list(await db_session.scalars(select(WebhookDelivery.status)))
+                    if len(statuses) == 10 and set(statuses) == {"delivered"}:
+                        break
+                    await asyncio.sleep(0.05)
+                assert statuses == ["delivered"] * 10, restarted.log()
+            finally:
+                restarted.kill()
+
+    ids_by_path: dict[str, set[str]] = {}
+    for request in receiver.requests:
+        ids_by_path.setdefault(request.path, set()).add(request.headers["webhook-id"])
+    assert len(ids_by_path) == 10
+    assert all(len(ids) == 1 for ids in ids_by_path.values()), ids_by_path  # repeats carry the same id

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from arq.connections import ArqRedis, create_pool
+from pydantic import RedisDsn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,7 +73,9 @@ async def test_relay_with_redis_down_rolls_back_and_leaves_every_row_for_later(
 ) -> None:
     await add_rows(db_session, 3)
     async with private_redis() as server:
-        with_private_redis = settings.model_copy(update={"redis": RedisSettings(_env_file=None, url=server.url)})
+        with_private_redis = settings.model_copy(
+            update={"redis": RedisSettings(_env_file=None, url=RedisDsn(server.url))}
+        )
         pool = await create_pool(queue.redis_settings(with_private_redis))
         await server.stop()
         try:

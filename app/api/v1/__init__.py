@@ -2,8 +2,10 @@
 
 from fastapi import APIRouter
 
-from app.api.v1 import auth, users
+from app.api.v1 import auth, posts, users, webhooks
 
 router = APIRouter(prefix="/v1")
 router.include_router(auth.router)
 router.include_router(users.router)
+router.include_router(posts.router)
+router.include_router(webhooks.router)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import DbSession, SettingsDep
 from app.api.problems import problem_responses
-from app.api.rate_limits import SignupRateLimit, TokenAccountRateLimit, TokenRateLimit
+from app.api.rate_limits import SignupRateLimit, TokenAccountRateLimit, TokenRateLimit, client_address
 from app.schemas.auth import RefreshTokenBody, TokenPair
 from app.schemas.users import UserCreate, UserRead
+from app.services import audit as audit_service
 from app.services import auth as auth_service
 from app.services import users as users_service
 
@@ -41,10 +42,14 @@ async def signup(body: UserCreate, session: DbSession, settings: SettingsDep) ->
     responses=problem_responses(400, 422, 429),
     dependencies=[TokenRateLimit, TokenAccountRateLimit],
 )
-async def token(form: PasswordForm, session: DbSession, settings: SettingsDep) -> TokenPair:
-    return await auth_service.login(
+async def token(
+    form: PasswordForm, request: Request, session: DbSession, settings: SettingsDep, background_tasks: BackgroundTasks
+) -> TokenPair:
+    tokens = await auth_service.login(
         session, email=form.username, password=form.password, scope=" ".join(form.scopes) or None, settings=settings
     )
+    background_tasks.add_task(audit_service.record, "signed_in", email=form.username, client=client_address(request))
+    return tokens
 
 
 @router.post(
@@ -65,5 +70,8 @@ async def refresh(body: RefreshTokenBody, session: DbSession, settings: Settings
     description="Revoke the refresh token and every token rotated from the same sign-in.",
     responses=problem_responses(422),
 )
-async def logout(body: RefreshTokenBody, session: DbSession) -> None:
+async def logout(
+    body: RefreshTokenBody, request: Request, session: DbSession, background_tasks: BackgroundTasks
+) -> None:
     await auth_service.logout(session, body.refresh_token)
+    background_tasks.add_task(audit_service.record, "signed_out", client=client_address(request))

@@ -1,0 +1,71 @@
+"""SQL for webhooks and their deliveries."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.webhook import Webhook, WebhookDelivery
+from app.repositories.keyset import fetch_page
+from app.schemas.page import KeysetCursor, KeysetPage
+
+
+async def add(session: AsyncSession, webhook: Webhook) -> Webhook:
+    session.add(webhook)
+    await session.flush()
+    await session.refresh(webhook)
+    return webhook
+
+
+async def get_owned(session: AsyncSession, webhook_id: uuid.UUID, user_id: uuid.UUID) -> Webhook | None:
+    """Ownership is part of the query: another user's webhook is simply not found."""
+    return await session.scalar(select(Webhook).where(Webhook.id == webhook_id, Webhook.user_id == user_id))
+
+
+async def get(session: AsyncSession, webhook_id: uuid.UUID) -> Webhook | None:
+    return await session.get(Webhook, webhook_id)
+
+
+async def delete(session: AsyncSession, webhook: Webhook) -> None:
+    await session.delete(webhook)
+    await session.flush()
+
+
+async def list_owned_page(
+    session: AsyncSession, user_id: uuid.UUID, *, after: KeysetCursor | None, limit: int
+) -> KeysetPage[Webhook]:
+    statement = select(Webhook).where(Webhook.user_id == user_id)
+    return await fetch_page(
+        session, statement, created_at=Webhook.created_at, id_=Webhook.id, after=after, limit=limit, newest_first=True
+    )
+
+
+async def subscribed_to(session: AsyncSession, event: str) -> list[Webhook]:
+    return list(await session.scalars(select(Webhook).where(Webhook.events.contains([event]))))
+
+
+async def add_delivery(session: AsyncSession, delivery: WebhookDelivery) -> WebhookDelivery:
+    session.add(delivery)
+    await session.flush()
+    return delivery
+
+
+async def get_delivery_for_update(session: AsyncSession, delivery_id: uuid.UUID) -> WebhookDelivery | None:
+    return await session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
+
+
+async def list_deliveries_page(
+    session: AsyncSession, webhook_id: uuid.UUID, *, after: KeysetCursor | None, limit: int
+) -> KeysetPage[WebhookDelivery]:
+    statement = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    return await fetch_page(
+        session,
+        statement,
+        created_at=WebhookDelivery.created_at,
+        id_=WebhookDelivery.id,
+        after=after,
+        limit=limit,
+        newest_first=True,
+    )

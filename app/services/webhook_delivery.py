@@ -1,0 +1,170 @@
+"""Delivering events to webhooks: sign, send, classify the answer, retry with backoff, or give up.
+
+Fan-out sends the first attempt to every subscriber at once (ASY-5); later
+attempts are outbox jobs scheduled in the future, so a retry survives restarts
+and Redis outages like any other job. Every attempt of one delivery carries
+the same `webhook-id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import WebhookSettings
+from app.core.ssrf import Resolver, UnsafeTargetError, check_target
+from app.core.webhook_signing import sign
+from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery
+from app.repositories import webhooks as webhooks_repository
+from app.schemas.jobs import DeliverWebhook, DispatchEvent, JobName
+from app.services import outbox as outbox_service
+
+logger = structlog.get_logger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 429})
+MAX_RETRY_DELAY_SECONDS = 3600
+USER_AGENT = "service-webhooks/1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    response_status: int | None = None
+    error: str | None = None
+    retryable: bool = False
+    retry_after_seconds: int | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.response_status is not None and 200 <= self.response_status < 300
+
+
+def message_id(delivery_id: uuid.UUID) -> str:
+    return f"msg_{delivery_id.hex}"
+
+
+def delivery_id_for(event_id: uuid.UUID, webhook_id: uuid.UUID) -> uuid.UUID:
+    """Deterministic, so a fan-out repeated after a crash reuses each delivery's id (and webhook-id)."""
+    return uuid.uuid5(event_id, str(webhook_id))
+
+
+async def fan_out(
+    session: AsyncSession, http: httpx.AsyncClient, resolver: Resolver, settings: WebhookSettings, event: DispatchEvent
+) -> None:
+    webhooks = await webhooks_repository.subscribed_to(session, str(event.event))
+    body = {"type": str(event.event), "timestamp": datetime.now(UTC).isoformat(), "data": event.data}
+    deliveries = [
+        await webhooks_repository.add_delivery(
+            session,
+            WebhookDelivery(
+                id=delivery_id_for(event.event_id, webhook.id),
+                webhook_id=webhook.id,
+                event=str(event.event),
+                payload=body,
+            ),
+        )
+        for webhook in webhooks
+    ]
+    # Only HTTP runs concurrently; the session is used one step at a time afterwards.
+    outcomes = await asyncio.gather(
+        *(
+            send(http, resolver, settings, webhook, delivery)
+            for webhook, delivery in zip(webhooks, deliveries, strict=True)
+        ),
+        return_exceptions=True,
+    )
+    failures = 0
+    for delivery, outcome in zip(deliveries, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            logger.error("webhook attempt crashed", delivery_id=str(delivery.id), exc_info=outcome)
+            attempt = Attempt(error=repr(outcome), retryable=True)
+        else:
+            attempt = outcome
+        failures += not attempt.delivered
+        await record(session, delivery, attempt, settings)
+    logger.info("event fanned out", event_type=str(event.event), webhooks=len(webhooks), not_delivered=failures)
+
+
+async def retry(
+    session: AsyncSession, http: httpx.AsyncClient, resolver: Resolver, settings: WebhookSettings, job: DeliverWebhook
+) -> None:
+    delivery = await webhooks_repository.get_delivery_for_update(session, job.delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return  # removed with its webhook, or already settled
+    webhook = await webhooks_repository.get(session, delivery.webhook_id)
+    if webhook is None:
+        return
+    await record(session, delivery, await send(http, resolver, settings, webhook, delivery), settings)
+
+
+async def send(
+    http: httpx.AsyncClient, resolver: Resolver, settings: WebhookSettings, webhook: Webhook, delivery: WebhookDelivery
+) -> Attempt:
+    if not settings.allow_private_targets:
+        try:
+            await check_target(webhook.url, resolver)  # again: DNS may have changed since registration
+        except UnsafeTargetError as exc:
+            return Attempt(error=f"unsafe target: {exc}", retryable=False)
+    body = orjson.dumps(delivery.payload)
+    msg_id, timestamp = message_id(delivery.id), int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(webhook.secret, msg_id, timestamp, body),
+    }
+    try:
+        response = await http.post(
+            webhook.url, content=body, headers=headers, timeout=settings.timeout_seconds, follow_redirects=False
+        )
+    except httpx.TransportError as exc:  # connect, read, write, timeout, protocol
+        return Attempt(error=repr(exc), retryable=True)
+    status = response.status_code
+    return Attempt(
+        response_status=status,
+        retryable=status in RETRYABLE_STATUSES or status >= 500,
+        retry_after_seconds=_retry_after(response),
+        error=None if 200 <= status < 300 else f"HTTP {status}",
+    )
+
+
+async def record(session: AsyncSession, delivery: WebhookDelivery, attempt: Attempt, settings: WebhookSettings) -> None:
+    delivery.attempts += 1
+    delivery.response_status = attempt.response_status
+    delivery.last_error = attempt.error
+    if attempt.delivered:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = datetime.now(UTC)
+    elif attempt.retryable and delivery.attempts < settings.max_attempts:
+        delay = backoff_seconds(delivery.attempts, settings, attempt.retry_after_seconds)
+        await outbox_service.enqueue(
+            session,
+            JobName.DELIVER_WEBHOOK,
+            DeliverWebhook(delivery_id=delivery.id),
+            available_at=datetime.now(UTC) + timedelta(seconds=delay),
+        )
+    else:
+        delivery.status = DeliveryStatus.FAILED
+        logger.warning("webhook delivery failed for good", delivery_id=str(delivery.id), error=attempt.error)
+    await session.flush()
+
+
+def backoff_seconds(attempts: int, settings: WebhookSettings, retry_after: int | None) -> float:
+    """Exponential with full jitter; never sooner than the receiver's Retry-After."""
+    ceiling = min(settings.retry_base_seconds * 2 ** (attempts - 1), MAX_RETRY_DELAY_SECONDS)
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+    return max(delay, min(retry_after or 0, MAX_RETRY_DELAY_SECONDS))
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    value = response.headers.get("retry-after", "")
+    return int(value) if value.isdigit() else None
