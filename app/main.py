@@ -11,9 +11,8 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app.api import health, metrics
 from app.api import v1 as api_v1
-from app.api.middleware.access_log import AccessLogMiddleware
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
-from app.api.middleware.metrics import MetricsMiddleware
+from app.api.middleware.observability import ObservabilityMiddleware
 from app.api.middleware.request_id import RequestIdMiddleware
 from app.api.middleware.unhandled_errors import UnhandledErrorMiddleware
 from app.api.openapi import install_openapi, operation_id
@@ -57,8 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.app.max_body_bytes)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(
         CORSMiddleware,

@@ -1,13 +1,21 @@
-"""Prometheus request count and latency, labelled by route template (OPS-7)."""
+"""Observe every finished request: one structured access line (OPS-6) and Prometheus metrics (OPS-7).
+
+Both need the same two facts, the status sent and the time taken, so one
+middleware measures once and reports twice. Metrics are labelled by route
+template, never by raw path, so their cardinality stays bounded.
+"""
 
 from __future__ import annotations
 
 import time
 
+import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.middleware.route import route_template
+
+access_logger = structlog.get_logger("app.access")
 
 REQUESTS = Counter(
     "http_requests_total", "HTTP requests by method, route template and status.", ["method", "route", "status"]
@@ -20,7 +28,7 @@ LATENCY = Histogram(
 )
 
 
-class MetricsMiddleware:
+class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -30,7 +38,7 @@ class MetricsMiddleware:
             return
 
         started = time.perf_counter()
-        status = 500
+        status = 500  # what the client sees if the app raises before answering
 
         async def capture_status(message: Message) -> None:
             nonlocal status
@@ -41,6 +49,15 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture_status)
         finally:
+            elapsed = time.perf_counter() - started
             route = route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            access_logger.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
