@@ -18,6 +18,7 @@ from app.api.middleware.unhandled_errors import UnhandledErrorMiddleware
 from app.api.openapi import install_openapi, operation_id
 from app.api.problems import handle_unexpected_error, install_problem_handlers
 from app.api.request_context import REQUEST_ID_HEADER
+from app.api.v1 import debug
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.resources import open_resources
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(api_v1.router)
+    if settings.app.env.serves_debug_routes:
+        app.include_router(debug.router)
     install_openapi(app)
     return app
 

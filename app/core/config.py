@@ -31,6 +31,10 @@ class Environment(StrEnum):
         return self is not Environment.PRODUCTION
 
     @property
+    def serves_debug_routes(self) -> bool:
+        return self is Environment.LOCAL
+
+    @property
     def is_development(self) -> bool:
         return self in (Environment.LOCAL, Environment.TEST)
 

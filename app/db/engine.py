@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from app.core.config import DatabaseSettings
 
@@ -39,3 +42,18 @@ async def ping(engine: AsyncEngine) -> None:
     """Round-trip to the database; raises if it does not answer."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStatus:
+    size: int
+    checked_out: int
+    overflow: int
+
+
+def pool_status(engine: AsyncEngine) -> PoolStatus | None:
+    """How full the connection pool is; None for pools that do not count (tests' NullPool)."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return None
+    return PoolStatus(size=pool.size(), checked_out=pool.checkedout(), overflow=pool.overflow())

@@ -75,3 +75,14 @@ async def test_large_responses_are_compressed(client: httpx.AsyncClient) -> None
     response = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
     assert response.json()["openapi"].startswith("3.")
+
+
+async def test_debug_routes_exist_only_in_local(settings: Settings) -> None:
+    local = create_app(settings.model_copy(update={"app": AppSettings(_env_file=None, env=Environment.LOCAL)}))
+    async with local.router.lifespan_context(local):
+        response = await _get(local, "/v1/debug/info")
+    assert response.status_code == 200
+    assert response.json()["environment"] == "local"
+    assert response.json()["database_pool"]["size"] == settings.database.pool_size
+    for env in (Environment.TEST, Environment.STAGING, Environment.PRODUCTION):
+        assert (await _get(_app_for(env), "/v1/debug/info")).status_code == 404

@@ -686,8 +686,50 @@ API = LongRunning(
 )
 
 
+def _as_it_is(command: list[str]) -> list[str]:
+    return command
+
+
+async def _worker_passes_its_health_check(stack: HostStack, worker: HostProcess) -> None:
+    """What the compose health check runs: `arq --check` exits 0 once the worker wrote its health key."""
+    check = [*worker.command[:1], "--check", *worker.command[1:]]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT_SECONDS
+    while True:
+        if worker.process.returncode is not None:
+            pytest.fail(f"worker exited with {worker.process.returncode} before it was healthy:\n{worker.output()}")
+        probe = await asyncio.create_subprocess_exec(
+            *check,
+            cwd=REPO_ROOT,
+            env=worker.environment,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        if await probe.wait() == 0:
+            return
+        if loop.time() > deadline:
+            pytest.fail(f"`arq --check` failed for {READY_TIMEOUT_SECONDS}s:\n{worker.output()}")
+        await asyncio.sleep(POLL_INTERVAL_SECONDS)
+
+
+def _worker_stopped_its_relay_and_resources(worker: HostProcess) -> None:
+    output = worker.output()
+    assert "worker stopped" in output, output
+    assert "resources closed" in output, output
+    assert "Traceback" not in output, output
+
+
+WORKER = LongRunning(
+    service="worker",
+    for_the_host=_as_it_is,
+    until_ready=_worker_passes_its_health_check,
+    clean_exit_code=lambda _command: 0,  # arq finishes (or waits for) running jobs and exits 0 on SIGTERM
+    shut_down_cleanly=_worker_stopped_its_relay_and_resources,
+)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [pytest.param(API, id="api")])
+@pytest.mark.parametrize("case", [pytest.param(API, id="api"), pytest.param(WORKER, id="worker")])
 async def test_a_long_running_service_starts_serves_and_stops_on_sigterm(
     host_stack: HostStack, migration: Finished, case: LongRunning
 ) -> None:
