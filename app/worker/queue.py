@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import orjson
+from arq import Retry as ArqRetry
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -18,6 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.core.config import Settings
+
+# What the relay holds to enqueue; named here so nothing else imports Arq.
+Pool = ArqRedis
 
 
 def job_id(outbox_id: uuid.UUID) -> str:
@@ -54,3 +58,8 @@ async def enqueue(pool: ArqRedis, function: str, outbox_id: uuid.UUID) -> bool:
     """Queue one outbox row's job. False when it is already queued, running or recently done."""
     job = await pool.enqueue_job(function, str(outbox_id), _job_id=job_id(outbox_id))
     return job is not None
+
+
+def retry_later(delay_seconds: float) -> Exception:
+    """The exception a job raises to be run again after `delay_seconds` (Arq retries only on this)."""
+    return ArqRetry(defer=delay_seconds)

@@ -13,7 +13,6 @@ import asyncio
 from datetime import UTC, datetime
 
 import structlog
-from arq.connections import ArqRedis
 
 from app.core.config import JobSettings
 from app.db.session import unit_of_work
@@ -31,7 +30,7 @@ ENQUEUE_TIMEOUT_SECONDS = 5.0
 
 
 async def relay_once(
-    resources: Resources, pool: ArqRedis, *, batch_size: int, enqueue_timeout: float = ENQUEUE_TIMEOUT_SECONDS
+    resources: Resources, pool: queue.Pool, *, batch_size: int, enqueue_timeout: float = ENQUEUE_TIMEOUT_SECONDS
 ) -> int:
     """Dispatch one batch of due rows; returns how many were dispatched."""
     now = datetime.now(UTC)
@@ -47,7 +46,7 @@ async def relay_once(
     return len(rows)
 
 
-async def relay_forever(resources: Resources, pool: ArqRedis, settings: JobSettings) -> None:
+async def relay_forever(resources: Resources, pool: queue.Pool, settings: JobSettings) -> None:
     backoff = MIN_BACKOFF_SECONDS
     while True:
         try:

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from arq import Retry
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.session import unit_of_work
 from app.repositories import outbox as outbox_repository
 from app.schemas.jobs import PAYLOADS, JobName, JobPayload
+from app.worker import queue
 from app.worker.context import WorkerContext, worker_context
 
 logger = structlog.get_logger(__name__)
@@ -43,7 +43,7 @@ async def run(ctx: dict[str, Any], job: JobName, outbox_id: str, handler: Handle
             delay = min(2**attempt, MAX_RETRY_DELAY_SECONDS)
             logger.warning("job failed; will retry", error=repr(exc), retry_in_seconds=delay, exc_info=exc)
             await _record_error(context, uuid.UUID(outbox_id), repr(exc))
-            raise Retry(defer=delay) from exc
+            raise queue.retry_later(delay) from exc
 
 
 async def _run_once(context: WorkerContext, job: JobName, outbox_id: uuid.UUID, handler: Handler) -> str:
