@@ -152,9 +152,9 @@ class WebhookSettings(BaseSettings):
 
     allow_private_targets: bool = False
     timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
-    max_attempts: Annotated[int, Field(ge=1, le=20)] = 8
-    # The n-th retry waits up to base * 2**(n-1) seconds (jittered): 30 s, 1 min, 2 min, ... with the default.
-    retry_base_seconds: Annotated[float, Field(ge=0)] = 30.0
+    # With the defaults, retries wait up to 5 s, 10 s, 20 s, ... doubling to an hour: 12 attempts span ~2.5 h.
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 12
+    retry_base_seconds: Annotated[float, Field(ge=0)] = 5.0
 
 
 class JobSettings(BaseSettings):
