@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.db.session import unit_of_work
+from app.db.session import read_only, unit_of_work
 from app.resources import Resources
 
 
@@ -31,14 +31,25 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_db_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request, committed here and nowhere else (DB-3).
+# Safe methods (RFC 9110 §9.2.1) never change data here, so they read without a transaction.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_db_session(request: Request, resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """One session per request; for a request that may write, one transaction, committed here and nowhere else (DB-3).
 
     Declared with `scope="function"` below, so the commit runs after the handler
     returns but *before* the response is sent: a commit that fails becomes an
     error response, never a 2xx for work that was not saved. Any exception
     thrown into the `yield` skips the commit, and closing the session rolls back.
+
+    GET and HEAD get a read-only session instead: no BEGIN/COMMIT round trips, and a
+    write attempted through it fails loudly (`app/db/session.py`).
     """
+    if request.method in READ_ONLY_METHODS:
+        async with read_only(resources.session_factory, resources.engine) as session:
+            yield session
+        return
     async with unit_of_work(resources.session_factory) as session:
         yield session
 

@@ -11,7 +11,12 @@ import aiosmtplib
 
 from app.core.config import SmtpSettings
 
-_TEMPLATES = files("app") / "templates" / "email"
+# Read once, at import: a job must not touch the disk on the event loop (ASY-2).
+_TEMPLATES: dict[str, Template] = {
+    entry.name: Template(entry.read_text("utf-8"))
+    for entry in (files("app") / "templates" / "email").iterdir()
+    if entry.name.endswith((".txt", ".html"))
+}
 
 
 class Mailer(Protocol):
@@ -40,11 +45,9 @@ def render(template: str, *, to: str, subject: str, **values: str) -> EmailMessa
     message = EmailMessage()
     message["To"] = to
     message["Subject"] = subject
-    message.set_content(Template((_TEMPLATES / f"{template}.txt").read_text("utf-8")).substitute(values))
+    message.set_content(_TEMPLATES[f"{template}.txt"].substitute(values))
     html_values = {key: _escape_html(value) for key, value in values.items()}
-    message.add_alternative(
-        Template((_TEMPLATES / f"{template}.html").read_text("utf-8")).substitute(html_values), subtype="html"
-    )
+    message.add_alternative(_TEMPLATES[f"{template}.html"].substitute(html_values), subtype="html")
     return message
 
 

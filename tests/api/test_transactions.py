@@ -52,3 +52,12 @@ async def test_unexpected_error_mid_request_leaves_nothing_behind(
     response = await probe_client.post("/probe/write", params={"refs": [6], "fail": "unexpected"})
     assert_problem(response, 500, "internal_error")
     assert await _stored_refs(db_session, probe_table) == []
+
+
+async def test_a_safe_request_cannot_write(
+    probe_client: httpx.AsyncClient, probe_table: str, db_session: AsyncSession
+) -> None:
+    # GET runs on a read-only session in AUTOCOMMIT: a write would be committed at once, so it is refused.
+    response = await probe_client.get("/probe/write", params={"ref": 5})
+    assert_problem(response, 500, "internal_error")
+    assert await _stored_refs(db_session, probe_table) == []

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlalchemy import text
+from sqlalchemy import column, insert, table, text
 
 from app.api.deps import DbSession
 from app.api.problems import problem_responses
@@ -64,6 +64,17 @@ async def conflict() -> Written:
 async def sleep(session: DbSession) -> Written:
     await session.execute(text("SELECT pg_sleep(2)"))
     return Written(rows=0)
+
+
+@router.get(
+    "/write",
+    summary="Write on a GET",
+    description="Try to insert a row in a safe request, whose session is read-only.",
+    responses=problem_responses(500),
+)
+async def write_on_get(session: DbSession, ref: int) -> Written:
+    await session.execute(insert(table(PROBE_TABLE, column("ref"))).values(ref=ref))
+    return Written(rows=1)
 
 
 @router.post(
