@@ -32,7 +32,10 @@ class ReadyStatus(BaseModel):
     checks: dict[str, CheckStatus]
 
 
-@router.get("/live", summary="Liveness probe", description="Answers 200 while the process serves requests, with the version it runs.",
+@router.get(
+    "/live",
+    summary="Liveness probe",
+    description="Answers 200 while the process serves requests, with the version it runs.",
 )
 async def live() -> LiveStatus:
     return LiveStatus()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from tests.support.outages import closed_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "audit_dependencies.sh"
+BASH = shutil.which("bash") or "/bin/bash"
 TIMEOUT_SECONDS = 180
 ADVISORY_ID = "GHSA-test-0001-0001"
 VULNERABLE_PACKAGE = "httpx"  # locked, so pip-audit asks about it
@@ -82,7 +84,7 @@ def osv_with_a_vulnerable_pin() -> Iterator[str]:
 def audit(osv_url: str, *, required: bool) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "AUDIT_OSV_URL": osv_url, "AUDIT_REQUIRED": "1" if required else "0"}
     return subprocess.run(  # noqa: S603 - our own script
-        ["bash", str(SCRIPT)], env=environment, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+        [BASH, str(SCRIPT)], env=environment, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
     )
 
 
