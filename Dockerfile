@@ -46,6 +46,8 @@ WORKDIR /app
 # Root-owned and read-only for the process: the dependencies, the migrations and their config.
 COPY --from=builder /app/.venv /app/.venv
 COPY --from=builder /app/alembic.ini /app/alembic.ini
+# The version's one home (app/core/version.py reads it); the project is not installed as a package.
+COPY --from=builder /app/pyproject.toml /app/pyproject.toml
 COPY --from=builder /app/migrations /app/migrations
 # The application code belongs to the runtime user only so that `docker compose watch` can sync
 # edits into it (Compose writes as the container's user).

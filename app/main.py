@@ -21,6 +21,7 @@ from app.api.request_context import REQUEST_ID_HEADER
 from app.api.v1 import debug
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
+from app.core.version import SERVICE_VERSION
 from app.resources import open_resources
 
 
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     serves_docs = settings.app.env.serves_docs
     app = FastAPI(
         title=settings.app.name,
-        version="1.0.0",
+        version=SERVICE_VERSION,
         description="The reference FastAPI service.",
         lifespan=lifespan,
         docs_url="/docs" if serves_docs else None,

@@ -173,3 +173,29 @@ def test_a_hook_keeps_the_openapi_document_current(hooks: list[dict[str, Any]]) 
     assert "git diff --exit-code docs/openapi.json" in hook["entry"]
     assert hook["pass_filenames"] is False
     assert re.search(hook["files"], "app/api/v1/users.py")
+
+
+# --- .github/dependabot.yml ------------------------------------------------------------------------
+
+
+def test_dependabot_groups_each_ecosystem_weekly() -> None:
+    config = load(REPO_ROOT / ".github" / "dependabot.yml")
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    # The lock file, the workflow's actions, the Dockerfile's base image, compose's images, the SDK toolchain.
+    assert {"uv", "github-actions", "docker", "docker-compose", "npm"} <= set(updates)
+    for ecosystem, update in updates.items():
+        assert update["schedule"]["interval"] == "weekly", ecosystem
+        groups = update["groups"].values()
+        assert any(group["patterns"] == ["*"] for group in groups), f"{ecosystem}: one group takes every update"
+        directories = update.get("directories", [update.get("directory")])
+        assert all((REPO_ROOT / directory.lstrip("/")).is_dir() for directory in directories), ecosystem
+
+
+def test_ci_audits_dependencies_and_builds_the_sbom(workflow: dict[Any, Any]) -> None:
+    script = CI_SCRIPT.read_text(encoding="utf-8")
+    assert "bash scripts/audit_dependencies.sh" in script
+    assert "bash scripts/sbom.sh" in script
+    job = job_running(workflow, "bash .ci/run")
+    assert job["env"]["AUDIT_REQUIRED"] == "1", "on GitHub the advisory service is reachable: the audit must run"
+    upload = action(job, "actions/upload-artifact")
+    assert upload["with"]["path"] == job["env"]["SBOM_OUTPUT"]

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from app.api.deps import ResourcesDep
 from app.api.problems import RETRY_AFTER_SECONDS_ON_OUTAGE, problem_responses
 from app.core.errors import ServiceUnavailable
+from app.core.version import SERVICE_VERSION
 from app.db.engine import ping
 from app.resources import Resources
 
@@ -23,6 +24,7 @@ CheckStatus = Literal["ok", "failed"]
 
 class LiveStatus(BaseModel):
     status: Literal["ok"] = "ok"
+    version: str = SERVICE_VERSION
 
 
 class ReadyStatus(BaseModel):
@@ -30,7 +32,11 @@ class ReadyStatus(BaseModel):
     checks: dict[str, CheckStatus]
 
 
-@router.get("/live", summary="Liveness probe", description="Answers 200 while the process serves requests.")
+@router.get(
+    "/live",
+    summary="Liveness probe",
+    description="Answers 200 while the process serves requests, with the version it runs.",
+)
 async def live() -> LiveStatus:
     return LiveStatus()
 
