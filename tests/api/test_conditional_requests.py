@@ -4,6 +4,7 @@ and concurrent writes to one row that never both win silently."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -319,3 +320,26 @@ async def test_a_write_from_an_outdated_read_is_refused_not_applied(
     response = await probe_client.post("/probe/stale-write", params={"post_id": str(draft.id)})
     assert_problem(response, 409, "conflict")
     assert await _stored_title(db_session, draft.id) == "changed meanwhile"
+
+
+# --- the contract, as OpenAPI tells it ----------------------------------------------------------
+
+
+def _header_parameters(operation: dict[str, Any]) -> set[str]:
+    return {parameter["name"] for parameter in operation.get("parameters", []) if parameter["in"] == "header"}
+
+
+def test_openapi_documents_the_conditional_and_idempotency_headers(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    for path in ("/v1/posts/{post_id}", "/v1/users/me", "/v1/users/{user_id}"):
+        read = paths[path]["get"]
+        assert "If-None-Match" in _header_parameters(read), path
+        assert "304" in read["responses"], path
+        for method in ("patch", "delete"):
+            if method in paths[path]:
+                assert {"If-Match", "If-None-Match"} <= _header_parameters(paths[path][method]), (method, path)
+                assert "412" in paths[path][method]["responses"], (method, path)
+    for path in ("/v1/posts", "/v1/webhooks", "/v1/auth/signup"):
+        create = paths[path]["post"]
+        assert "Idempotency-Key" in _header_parameters(create), path
+        assert {"409", "422"} <= set(create["responses"]), path
