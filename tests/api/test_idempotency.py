@@ -4,17 +4,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.idempotency import Idempotent
 from app.core.config import IdempotencySettings, RateLimitSettings, Settings
 from app.main import create_app
 from app.models.idempotency_key import IdempotencyKey
@@ -24,12 +31,15 @@ from app.models.user import User
 from app.models.webhook import Webhook
 from app.resources import Resources
 from tests.conftest import BASE_URL
+from tests.support.environment import database_url_for_tests, redis_url_for_tests
 from tests.support.factories import PostCreateFactory, StoredUser, UserCreateFactory, bearer, create_user
+from tests.support.outages import closed_port
 from tests.support.overrides import override_settings
 from tests.support.problems import assert_problem
 from tests.support.races import holding, race, send
 
 DUPLICATES = 20
+STARTUP_LIMIT_SECONDS = 60
 HOOK = {"url": "https://hooks.example.com/receive", "events": ["post.published"]}
 
 
@@ -141,6 +151,10 @@ async def test_a_failed_first_request_leaves_the_key_unused(
     headers = {**bearer(author.user, settings), **_key()}
     refused = await client.post("/v1/posts", json={"title": "No body"}, headers=headers)
     assert_problem(refused, 422, "validation_failed")
+    not_json = await client.post(
+        "/v1/posts", content=b'{"title": "Broken', headers={**headers, "Content-Type": "application/json"}
+    )
+    assert_problem(not_json, 422, "validation_failed")
     accepted = await client.post("/v1/posts", json=PostCreateFactory.build().model_dump(mode="json"), headers=headers)
     assert accepted.status_code == 201, accepted.text
     assert "idempotent-replayed" not in accepted.headers
@@ -313,3 +327,76 @@ async def test_keys_expire_after_the_configured_time(
     assert "idempotent-replayed" not in again.headers  # a new request: the old key was forgotten
     assert await _count(db_session, Post) == 2
     assert await _count(db_session, IdempotencyKey) == 1
+
+
+@asynccontextmanager
+async def api_process(log_path: Path) -> AsyncIterator[str]:
+    """The API as the README serves it (`uvicorn app.main:app`), on a free port; SIGKILLed at the end."""
+    port = closed_port()
+    environment = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": database_url_for_tests(),
+        "REDIS_URL": redis_url_for_tests(),
+    }
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    with log_path.open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            str(uvicorn),
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            env=environment,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url) as probe, asyncio.timeout(STARTUP_LIMIT_SECONDS):
+            while process.returncode is None:
+                with contextlib.suppress(httpx.TransportError):
+                    if (await probe.get("/health/live")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+        assert process.returncode is None, f"the API exited with {process.returncode}; see {log_path}"
+        yield base_url
+    finally:
+        if process.returncode is None:
+            process.kill()  # a crash, not a shutdown: nothing gets a chance to flush or clean up
+        await process.wait()
+
+
+async def test_a_key_replays_after_the_api_process_is_killed(
+    db_session: AsyncSession, author: StoredUser, settings: Settings, tmp_path: Path
+) -> None:
+    headers = {**bearer(author.user, settings), **_key()}
+    body = _published_post()
+    async with api_process(tmp_path / "first.log") as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        first = await client.post("/v1/posts", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+
+    async with api_process(tmp_path / "second.log") as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        replay = await client.post("/v1/posts", json=body, headers=headers)
+    _assert_replay_of(replay, first)
+    assert await _count(db_session, Post) == 1
+    assert await _count(db_session, JobOutbox, JobOutbox.job_name == "dispatch_event") == 1
+
+
+async def test_a_route_that_cannot_store_its_response_fails_loudly(settings: Settings, author: StoredUser) -> None:
+    """`Idempotent` on a router without `route_class=Route` would never store anything: it refuses instead."""
+    router = APIRouter()
+
+    @router.post("/orders", dependencies=[Idempotent])
+    async def create_order() -> dict[str, str]:
+        return {"created": "yes"}
+
+    application = create_app(settings)
+    application.include_router(router)
+    async with application.router.lifespan_context(application):
+        response = await send(
+            application,
+            {"method": "POST", "url": "/orders", "headers": {**bearer(author.user, settings), **_key()}},
+        )
+    assert_problem(response, 500, "internal_error")

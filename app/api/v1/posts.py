@@ -42,9 +42,6 @@ async def valid_post_id(post_id: uuid.UUID, session: DbSession, viewer: Optional
     return await posts_service.get_visible(session, post_id, viewer)
 
 
-PostByPath = Annotated[Post, Depends(valid_post_id)]
-
-
 async def valid_own_post_for_update(post_id: uuid.UUID, user: CurrentUser, session: DbSession) -> Post:
     """The caller's post named in the path, locked until the request commits; 404, not 403, for
     anyone else's (docs/decisions/0005). Concurrent writes to one post therefore run one at a time."""
