@@ -5,7 +5,7 @@ A resource whose model has a `version` (`app.db.base.VersionedMixin`) gets its v
 
     post_tags = ResourceTags(PostRead)
     ReadablePost = Annotated[Post, Depends(post_tags.for_read(valid_post_id))]
-    WritablePost = Annotated[Post, Depends(post_tags.for_write(valid_owned_post_for_update))]
+    WritablePost = Annotated[Post, Depends(post_tags.for_write(valid_own_post_for_update))]
 
 - `for_read` wraps the dependency that loads the resource for a GET: the response carries its
   `ETag`, and `If-None-Match` naming that tag (weak comparison, lists, `*`) answers 304 with the
