@@ -18,6 +18,7 @@ from app.api.middleware.unhandled_errors import UnhandledErrorMiddleware
 from app.api.openapi import install_openapi, operation_id
 from app.api.problems import handle_unexpected_error, install_problem_handlers
 from app.api.request_context import REQUEST_ID_HEADER
+from app.api.routing import install_routing
 from app.api.v1 import debug
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
 
     install_problem_handlers(app)
+    install_routing(app)
     # Outside every middleware: only reached when a middleware itself fails.
     app.add_exception_handler(Exception, handle_unexpected_error)
 
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        expose_headers=[REQUEST_ID_HEADER, "Retry-After", "ETag", "Location", "Idempotent-Replayed"],
     )
 
     app.include_router(health.router)

@@ -18,6 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.request_context import REQUEST_ID_HEADER, request_id_of
@@ -109,7 +110,7 @@ async def handle_app_error(request: Request, exc: AppError) -> JSONResponse:
     log("request failed", code=exc.code, status=exc.status_code, detail=exc.detail)
     if isinstance(exc, FieldInvalid):
         # Business-rule refusals of one field read like schema errors: one list for clients to parse.
-        error = {"type": exc.error_type, "loc": ["body", exc.field], "msg": exc.detail}
+        error = {"type": exc.error_type, "loc": [exc.location, exc.field], "msg": exc.detail}
         return error_response(request, exc, detail=[error])
     return error_response(request, exc)
 
@@ -145,6 +146,15 @@ async def handle_database_error(request: Request, exc: Exception) -> JSONRespons
     if is_database_unavailable(exc):
         return _outage(request, exc, "database")
     return await handle_unexpected_error(request, exc)
+
+
+async def handle_stale_write(request: Request, exc: Exception) -> JSONResponse:
+    """A write based on an outdated read: the row's version moved on between this request's read and
+    its UPDATE or DELETE (`version_id_col`, app/db/base.py). Nothing was written; the other change stands."""
+    logger.info("write refused: the row changed since it was read", error=str(exc))
+    return error_response(
+        request, Conflict("The resource was changed by another request while this one ran; read it again and retry.")
+    )
 
 
 async def handle_redis_error(request: Request, exc: Exception) -> JSONResponse:
@@ -228,3 +238,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     for database_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
         app.add_exception_handler(database_error, handle_database_error)
     app.add_exception_handler(redis.exceptions.RedisError, handle_redis_error)
+    app.add_exception_handler(orm_exc.StaleDataError, handle_stale_write)

@@ -176,6 +176,15 @@ class JobSettings(BaseSettings):
     health_check_interval_seconds: Annotated[int, Field(ge=1)] = 10
 
 
+class IdempotencySettings(BaseSettings):
+    """`Idempotency-Key` on unsafe POSTs (docs/http-semantics.md)."""
+
+    model_config = _group("IDEMPOTENCY_")
+
+    # How long a key is remembered; a repeat after that runs as a new request. The draft suggests 24 h.
+    ttl_seconds: Annotated[int, Field(ge=60)] = 24 * 3600
+
+
 class Settings(BaseModel):
     """All settings groups, validated together so cross-group rules can be enforced."""
 
@@ -189,6 +198,7 @@ class Settings(BaseModel):
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
 
     @model_validator(mode="after")
     def _secrets_fit_the_environment(self) -> Self:

@@ -75,6 +75,15 @@ class Conflict(AppError):
     default_detail = "The request conflicts with the current state of the resource."
 
 
+class PreconditionFailed(AppError):
+    """RFC 9110 §13.1.1: `If-Match` named a version of the resource that is no longer current."""
+
+    status_code = 412
+    code = "precondition_failed"
+    title = "Precondition failed"
+    default_detail = "The resource has changed since the version named in If-Match; read it again, then retry."
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "payload_too_large"
@@ -104,12 +113,16 @@ class ServiceUnavailable(AppError):
 
 
 class FieldInvalid(ValidationFailed):
-    """A value that is well-formed but refused by a business rule; rendered like a schema error."""
+    """A value that is well-formed but refused by a business rule; rendered like a schema error.
 
-    def __init__(self, field: str, message: str, *, error_type: str) -> None:
+    `location` is where the value came from, as in FastAPI's own errors: `body` or `header`.
+    """
+
+    def __init__(self, field: str, message: str, *, error_type: str, location: str = "body") -> None:
         super().__init__(message)
         self.field = field
         self.error_type = error_type
+        self.location = location
 
 
 # --- identity --------------------------------------------------------------------------
@@ -149,6 +162,31 @@ class InvalidScope(BadRequest):
         super().__init__(detail, extensions={"error": "invalid_scope"})
 
 
+# --- HTTP semantics ---------------------------------------------------------------------
+
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """The first request with this key has not finished yet: retrying now would run it twice."""
+
+    code = "idempotency_key_in_flight"
+    title = "Idempotency key in flight"
+    default_detail = "A request with this Idempotency-Key is still being processed; retry after it finishes."
+
+
+class IdempotencyKeyReused(FieldInvalid):
+    """The key was already used for a different request (another body, method or path)."""
+
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused"
+    default_detail = "This Idempotency-Key was already used with a different request; use a new key."
+
+    def __init__(self) -> None:
+        super().__init__(IDEMPOTENCY_KEY_HEADER.lower(), self.default_detail, error_type=self.code, location="header")
+
+
 # Statuses the web framework itself produces (routing, body limit), mapped onto
 # the same catalogue so every error a client can see has one documented type.
 ERRORS_BY_STATUS: Mapping[int, type[AppError]] = {
@@ -160,6 +198,7 @@ ERRORS_BY_STATUS: Mapping[int, type[AppError]] = {
         NotFound,
         MethodNotAllowed,
         Conflict,
+        PreconditionFailed,
         PayloadTooLarge,
         ValidationFailed,
         RateLimited,

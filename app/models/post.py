@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, TimestampMixin
+from app.db.base import Base, TimestampMixin, VersionedMixin
 
 
-class Post(TimestampMixin, Base):
+class Post(VersionedMixin, TimestampMixin, Base):
     __tablename__ = "post"
     __table_args__ = (
         # The values of `app.schemas.posts.PostStatus` (models cannot import schemas: they are sibling layers).

@@ -7,10 +7,10 @@ import uuid
 from sqlalchemy import ARRAY, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, TimestampMixin
+from app.db.base import Base, TimestampMixin, VersionedMixin
 
 
-class User(TimestampMixin, Base):
+class User(VersionedMixin, TimestampMixin, Base):
     __tablename__ = "user"
     __table_args__ = (
         # E-mail addresses are unique whatever their case; lookups use the same expression.

@@ -21,6 +21,22 @@ async def get(session: AsyncSession, post_id: uuid.UUID) -> Post | None:
     return await session.get(Post, post_id)
 
 
+async def get_for_update(session: AsyncSession, post_id: uuid.UUID, author_id: uuid.UUID) -> Post | None:
+    """`author_id`'s post, its row locked until the transaction ends (SELECT … FOR UPDATE).
+
+    A second writer of the same post waits here until the first commits, then reads what it
+    wrote: concurrent changes to one post happen one after the other, never on the same old copy.
+    `populate_existing` makes a copy already in the session take the locked row's values.
+    """
+    statement = (
+        select(Post)
+        .where(Post.id == post_id, Post.author_id == author_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(statement)
+
+
 async def add(session: AsyncSession, post: Post) -> Post:
     session.add(post)
     await session.flush()

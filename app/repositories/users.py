@@ -22,6 +22,17 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+async def get_for_update(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The user, its row locked until the transaction ends (SELECT … FOR UPDATE).
+
+    Writers of one account wait for each other here. `populate_existing`: the request has usually
+    loaded this user already (to authenticate it), and that copy must take the locked row's values,
+    or the write would be decided on what was read before the wait.
+    """
+    statement = select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(statement)
+
+
 async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 

@@ -40,9 +40,13 @@ async def get_visible(session: AsyncSession, post_id: uuid.UUID, viewer: User | 
     return post
 
 
-def ensure_author(post: Post, user: User) -> Post:
-    """`post` when `user` wrote it; otherwise the same 404 as a missing post (docs/decisions/0005)."""
-    if not _is_author(post, user):
+async def get_own_for_update(session: AsyncSession, post_id: uuid.UUID, user: User) -> Post:
+    """The post for a change by `user`, locked against other writers until the transaction ends.
+
+    Someone else's post is the same 404 as a missing one (docs/decisions/0005).
+    """
+    post = await posts_repository.get_for_update(session, post_id, user.id)
+    if post is None:
         raise NotFound(_NOT_FOUND)
     return post
 

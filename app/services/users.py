@@ -63,6 +63,14 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User:
     return user
 
 
+async def get_for_update(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The user for a change, locked against other writers until the transaction ends; 404 if missing."""
+    user = await users_repository.get_for_update(session, user_id)
+    if user is None:
+        raise NotFound("No user with this id.")
+    return user
+
+
 async def list_users(session: AsyncSession, query: UserListQuery) -> KeysetPage[User]:
     return await users_repository.list_page(session, q=query.q, after=query.cursor, limit=query.limit)
 

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 
 from app.db.session import unit_of_work
+from app.repositories import idempotency_keys as idempotency_keys_repository
 from app.repositories import outbox as outbox_repository
 from app.repositories import refresh_tokens as refresh_tokens_repository
 from app.worker.context import worker_context
@@ -38,5 +39,7 @@ async def delete_expired_records(ctx: dict[str, Any]) -> dict[str, int]:
             session, processed_before=now - timedelta(days=context.settings.jobs.keep_processed_days)
         )
         tokens = await refresh_tokens_repository.delete_expired(session, before=now)
-    logger.info("expired records deleted", processed_jobs=jobs, refresh_tokens=tokens)
-    return {"processed_jobs": jobs, "refresh_tokens": tokens}
+        # Requests ignore expired keys already; this only keeps the table small.
+        keys = await idempotency_keys_repository.delete_expired(session, now=now)
+    logger.info("expired records deleted", processed_jobs=jobs, refresh_tokens=tokens, idempotency_keys=keys)
+    return {"processed_jobs": jobs, "refresh_tokens": tokens, "idempotency_keys": keys}

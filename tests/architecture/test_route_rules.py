@@ -17,6 +17,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
+from app.api.idempotency import Idempotent
+from app.api.routing import Route
 from app.schemas.base import QuerySchema, RequestSchema
 
 PROBLEM_JSON = "application/problem+json"
@@ -134,6 +136,26 @@ def find_loose_request_models(app: FastAPI) -> list[str]:
     return loose
 
 
+def find_idempotency_gaps(app: FastAPI) -> list[str]:
+    """Routes taking `Idempotency-Key` must run on `Route` (which stores the response) and document 409."""
+    gaps = []
+    for route in api_routes(app):
+        names = {getattr(dependency.call, "__name__", "") for dependency in dependencies(route.dependant)}
+        if "check_idempotency_key" not in names:
+            continue
+        if not isinstance(route.original_route, Route):
+            gaps.append(f"{path_of(route)}: not served by app.api.routing.Route")
+        for method in route.methods or []:
+            operation = app.openapi()["paths"][route.path_format][method.lower()]
+            if "409" not in operation["responses"]:
+                gaps.append(f"{method} {path_of(route)}: takes Idempotency-Key but does not document 409")
+    return gaps
+
+
+def test_http3_idempotent_routes_store_their_responses_and_document_409(app: FastAPI) -> None:
+    assert not find_idempotency_gaps(app)
+
+
 def test_asy1_every_route_is_async(app: FastAPI) -> None:
     assert not find_sync_routes(app)
 
@@ -181,13 +203,21 @@ def test_the_route_checks_catch_a_badly_written_app() -> None:
     async def stream_events() -> AsyncIterator[ServerSentEvent]:
         yield ServerSentEvent(data={"anything": "goes"})
 
+    @router.post("/orders", summary="Order", description="Order.", dependencies=[Idempotent])
+    async def create_order() -> LooseBody:
+        return LooseBody(name="order")
+
     bad = FastAPI()
     bad.include_router(router)
 
     assert find_sync_routes(bad) == ["/things"]
     assert find_sync_dependencies(bad) == {"blocking_dependency"}
-    assert find_undeclared_responses(bad) == ["/things", "/events"]
+    assert find_undeclared_responses(bad) == ["/things", "/events"]  # /orders declares LooseBody
     assert find_loose_request_models(bad) == ["/things: LooseBody must derive from RequestSchema"]
     undocumented = find_undocumented_operations(bad)
     assert any("no description" in problem for problem in undocumented)
     assert any("422 is not documented as Problem Details" in problem for problem in undocumented)
+    assert find_idempotency_gaps(bad) == [
+        "/orders: not served by app.api.routing.Route",
+        "POST /orders: takes Idempotency-Key but does not document 409",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
@@ -49,3 +50,27 @@ def test_every_constraint_and_index_is_named_by_the_convention() -> None:
     for table in Base.metadata.sorted_tables:
         for item in [*table.constraints, *table.indexes]:
             assert getattr(item, "name", None), f"unnamed {type(item).__name__} on {table.name}"
+
+
+def test_every_versioned_table_has_its_version_trigger(scratch_database_url: str) -> None:
+    """A model with `VersionedMixin` relies on the migration's trigger to raise `version` on UPDATE."""
+    command.upgrade(alembic_config(scratch_database_url), "head")
+    versioned = {
+        mapper.persist_selectable.description for mapper in Base.registry.mappers if mapper.version_id_col is not None
+    }
+    assert versioned >= {"post", "user"}
+
+    async def triggered_tables() -> set[str]:
+        connection = await asyncpg.connect(
+            make_url(scratch_database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        try:
+            rows = await connection.fetch(
+                "SELECT tgrelid::regclass::text AS name FROM pg_trigger "
+                "WHERE NOT tgisinternal AND tgfoid = 'bump_row_version'::regproc"
+            )
+        finally:
+            await connection.close()
+        return {row["name"].strip('"') for row in rows}
+
+    assert asyncio.run(triggered_tables()) == versioned

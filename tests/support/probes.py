@@ -6,15 +6,17 @@ OpenAPI document stays exactly what clients see.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import Field
 from sqlalchemy import column, insert, table, text
 
-from app.api.deps import DbSession
+from app.api.deps import DbSession, ResourcesDep
 from app.api.problems import problem_responses
 from app.core.errors import Conflict
+from app.models.post import Post
 from app.schemas.base import QuerySchema, RequestSchema
 
 router = APIRouter(prefix="/probe", tags=["probe"])
@@ -89,3 +91,19 @@ async def write(session: DbSession, refs: Annotated[list[int], Query()], fail: s
     if fail == "unexpected":
         raise RuntimeError("mid-request failure")
     return Written(rows=len(refs))
+
+
+@router.post(
+    "/stale-write",
+    summary="Stale write",
+    description="Change a post read without a lock, after another connection changed it: the lost update "
+    "that the row version refuses.",
+    responses=problem_responses(409, 422),
+)
+async def stale_write(session: DbSession, resources: ResourcesDep, post_id: uuid.UUID) -> Written:
+    post = await session.get(Post, post_id)  # no FOR UPDATE: the mistake this probe makes on purpose
+    assert post is not None
+    async with resources.engine.begin() as other:
+        await other.execute(text("UPDATE post SET title = 'changed meanwhile' WHERE id = :id"), {"id": post_id})
+    post.title = "changed on an outdated copy"
+    return Written(rows=1)  # the commit, after this returns, is where the stale write is caught

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import RedisSettings, Settings
 from app.core.mail import SmtpMailer
+from app.models.idempotency_key import IdempotencyKey
 from app.models.outbox import JobOutbox
 from app.models.refresh_token import RefreshToken
 from app.resources import Resources
@@ -123,8 +124,25 @@ async def test_expired_records_are_deleted(settings: Settings, resources: Resour
                 expires_at=expires_at,
             )
         )
+        db_session.add(
+            IdempotencyKey(
+                scope=f"user:{member.user.id}",
+                key=str(uuid.uuid4()),
+                fingerprint="0" * 64,
+                status_code=201,
+                response_headers={},
+                response_body=b"{}",
+                expires_at=expires_at,
+            )
+        )
     await db_session.commit()
 
-    assert await delete_expired_records(worker_ctx(settings, resources)) == {"processed_jobs": 2, "refresh_tokens": 1}
+    assert await delete_expired_records(worker_ctx(settings, resources)) == {
+        "processed_jobs": 2,
+        "refresh_tokens": 1,
+        "idempotency_keys": 1,
+    }
     assert await db_session.scalar(select(func.count()).select_from(JobOutbox)) == 2
     assert await db_session.scalar(select(func.count()).select_from(RefreshToken)) == 1
+    [live_key] = await db_session.scalars(select(IdempotencyKey))
+    assert live_key.expires_at > NOW

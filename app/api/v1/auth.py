@@ -8,15 +8,17 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import DbSession, SettingsDep
+from app.api.idempotency import IdempotentAnonymous
 from app.api.problems import problem_responses
 from app.api.rate_limits import SignupRateLimit, TokenAccountRateLimit, TokenRateLimit, client_address
+from app.api.routing import Route
 from app.schemas.auth import RefreshTokenBody, TokenPair
 from app.schemas.users import UserCreate, UserRead
 from app.services import audit as audit_service
 from app.services import auth as auth_service
 from app.services import users as users_service
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=Route)
 
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 
@@ -25,9 +27,10 @@ PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
     "/signup",
     status_code=status.HTTP_201_CREATED,
     summary="Sign up",
-    description="Create an account. The address must not be registered yet; a welcome e-mail follows.",
+    description="Create an account. The address must not be registered yet; a welcome e-mail follows. "
+    "A retry with the same `Idempotency-Key` (scoped to the client address) gets the first response back.",
     responses=problem_responses(409, 422, 429),
-    dependencies=[SignupRateLimit],
+    dependencies=[SignupRateLimit, IdempotentAnonymous],
 )
 async def signup(body: UserCreate, session: DbSession, settings: SettingsDep) -> UserRead:
     user = await users_service.register(session, body, settings.auth)

@@ -6,11 +6,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from app.api.conditional import NOT_MODIFIED_RESPONSE, ResourceTags
 from app.api.deps import DbSession
+from app.api.idempotency import Idempotent
 from app.api.problems import problem_responses
+from app.api.routing import Route
 from app.api.security import CurrentUser, OptionalUser, require_scope
 from app.api.sse import event_stream_response
 from app.core.scopes import Scope
@@ -29,7 +32,9 @@ from app.schemas.posts import (
 from app.services import post_exports as post_exports_service
 from app.services import posts as posts_service
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = APIRouter(prefix="/posts", tags=["posts"], route_class=Route)
+# Entity tags of posts: the row's version, for GET's 304 and the 412 of a stale If-Match (app/api/conditional.py).
+post_tags = ResourceTags(PostRead)
 
 
 async def valid_post_id(post_id: uuid.UUID, session: DbSession, viewer: OptionalUser) -> Post:
@@ -37,15 +42,15 @@ async def valid_post_id(post_id: uuid.UUID, session: DbSession, viewer: Optional
     return await posts_service.get_visible(session, post_id, viewer)
 
 
-PostByPath = Annotated[Post, Depends(valid_post_id)]
+async def valid_own_post_for_update(post_id: uuid.UUID, user: CurrentUser, session: DbSession) -> Post:
+    """The caller's post named in the path, locked until the request commits; 404, not 403, for
+    anyone else's (docs/decisions/0005). Concurrent writes to one post therefore run one at a time."""
+    return await posts_service.get_own_for_update(session, post_id, user)
 
 
-async def valid_owned_post(post: PostByPath, user: CurrentUser) -> Post:
-    """The post named in the path when the caller wrote it; 404, not 403, otherwise (docs/decisions/0005)."""
-    return posts_service.ensure_author(post, user)
-
-
-OwnedPost = Annotated[Post, Depends(valid_owned_post)]
+# A GET answers 304 when If-None-Match names the current ETag; a write checks If-Match on the locked row.
+ReadablePost = Annotated[Post, Depends(post_tags.for_read(valid_post_id))]
+WritablePost = Annotated[Post, Depends(post_tags.for_write(valid_own_post_for_update))]
 
 
 async def read_own_posts(user: CurrentUser, session: DbSession) -> list[PostRead]:
@@ -81,12 +86,18 @@ PostExportDep = Annotated[post_exports_service.PostExport, Depends(open_export, 
     status_code=status.HTTP_201_CREATED,
     summary="Create a post",
     description="Write a post as the caller. It starts as a draft unless `status` is `published`; "
-    "publishing emits the `post.published` webhook event.",
-    responses=problem_responses(401, 403, 422),
-    dependencies=[require_scope(Scope.POSTS_WRITE)],
+    "publishing emits the `post.published` webhook event. Send an `Idempotency-Key` to retry safely: "
+    "a repeat gets the first response back and creates nothing.",
+    responses=problem_responses(401, 403, 409, 422),
+    dependencies=[require_scope(Scope.POSTS_WRITE), Idempotent],
 )
-async def create_post(body: PostCreate, user: CurrentUser, session: DbSession) -> PostRead:
-    return PostRead.model_validate(await posts_service.create(session, user, body))
+async def create_post(
+    body: PostCreate, user: CurrentUser, session: DbSession, request: Request, response: Response
+) -> PostRead:
+    post = await posts_service.create(session, user, body)
+    response.headers["Location"] = request.url_for("read_post", post_id=post.id).path
+    post_tags.send(response, post)
+    return PostRead.model_validate(post)
 
 
 @router.get(
@@ -126,10 +137,11 @@ async def export_posts(
     "/{post_id}",
     summary="Read a post",
     description="One post by id. Anyone may read a published post; a draft only its author, "
-    "and for anyone else it does not exist (404).",
-    responses=problem_responses(401, 404, 422),
+    "and for anyone else it does not exist (404). The `ETag` changes with every change to the post; "
+    "send it back in `If-None-Match` to get 304 while it is current.",
+    responses={**NOT_MODIFIED_RESPONSE, **problem_responses(401, 404, 422)},
 )
-async def read_post(post: PostByPath) -> PostRead:
+async def read_post(post: ReadablePost) -> PostRead:
     return PostRead.model_validate(post)
 
 
@@ -137,21 +149,26 @@ async def read_post(post: PostByPath) -> PostRead:
     "/{post_id}",
     summary="Update my post",
     description="Change the title, body or status of a post the caller wrote. Moving a draft to "
-    "`published` emits the `post.published` webhook event. Someone else's post is 404.",
-    responses=problem_responses(401, 403, 404, 422),
+    "`published` emits the `post.published` webhook event, once however many requests race to do it. "
+    "With `If-Match`, the change is made only if the post is still at that ETag (else 412). "
+    "Someone else's post is 404.",
+    responses=problem_responses(401, 403, 404, 412, 422),
     dependencies=[require_scope(Scope.POSTS_WRITE)],
 )
-async def update_post(body: PostUpdate, post: OwnedPost, session: DbSession) -> PostRead:
-    return PostRead.model_validate(await posts_service.update(session, post, body))
+async def update_post(body: PostUpdate, post: WritablePost, session: DbSession, response: Response) -> PostRead:
+    post = await posts_service.update(session, post, body)
+    post_tags.send(response, post)
+    return PostRead.model_validate(post)
 
 
 @router.delete(
     "/{post_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete my post",
-    description="Delete a post the caller wrote. Someone else's post is 404.",
-    responses=problem_responses(401, 403, 404, 422),
+    description="Delete a post the caller wrote. With `If-Match`, only if the post is still at that ETag "
+    "(else 412). Someone else's post is 404.",
+    responses=problem_responses(401, 403, 404, 412, 422),
     dependencies=[require_scope(Scope.POSTS_WRITE)],
 )
-async def delete_post(post: OwnedPost, session: DbSession) -> None:
+async def delete_post(post: WritablePost, session: DbSession) -> None:
     await posts_service.delete(session, post)

@@ -5,20 +5,26 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
+from app.api.conditional import NOT_MODIFIED_RESPONSE, ResourceTags
 from app.api.deps import DbSession, SettingsDep
 from app.api.problems import problem_responses
-from app.api.security import CurrentUser, require_scope
+from app.api.routing import Route
+from app.api.security import CurrentUser, get_current_user, require_scope
 from app.core.scopes import Scope
 from app.models.user import User
 from app.schemas.page import Page
 from app.schemas.users import UserListQuery, UserRead, UserSelfUpdate, UserUpdate
 from app.services import users as users_service
 
-me_router = APIRouter(prefix="/users", tags=["users"])
+me_router = APIRouter(prefix="/users", tags=["users"], route_class=Route)
 # Every route below needs `users:read`; writing adds `users:write` per route.
-admin_router = APIRouter(prefix="/users", tags=["users"], dependencies=[require_scope(Scope.USERS_READ)])
+admin_router = APIRouter(
+    prefix="/users", tags=["users"], route_class=Route, dependencies=[require_scope(Scope.USERS_READ)]
+)
+# Entity tags of accounts, for GET's 304 and the 412 of a stale If-Match (app/api/conditional.py).
+user_tags = ResourceTags(UserRead)
 
 
 async def valid_user_id(user_id: uuid.UUID, session: DbSession) -> User:
@@ -26,16 +32,30 @@ async def valid_user_id(user_id: uuid.UUID, session: DbSession) -> User:
     return await users_service.get(session, user_id)
 
 
-UserByPath = Annotated[User, Depends(valid_user_id)]
+async def valid_user_id_for_update(user_id: uuid.UUID, session: DbSession) -> User:
+    """The user named in the path, locked until the request commits, or 404."""
+    return await users_service.get_for_update(session, user_id)
+
+
+async def current_user_for_update(user: CurrentUser, session: DbSession) -> User:
+    """The caller's account, locked until the request commits and re-read as it is now."""
+    return await users_service.get_for_update(session, user.id)
+
+
+ReadableMe = Annotated[User, Depends(user_tags.for_read(get_current_user))]
+WritableMe = Annotated[User, Depends(user_tags.for_write(current_user_for_update))]
+ReadableUser = Annotated[User, Depends(user_tags.for_read(valid_user_id))]
+WritableUser = Annotated[User, Depends(user_tags.for_write(valid_user_id_for_update))]
 
 
 @me_router.get(
     "/me",
     summary="Read my account",
-    description="The account behind the access token.",
-    responses=problem_responses(401),
+    description="The account behind the access token, with an `ETag`; send it back in `If-None-Match` "
+    "to get 304 while it is current.",
+    responses={**NOT_MODIFIED_RESPONSE, **problem_responses(401, 422)},
 )
-async def read_me(user: CurrentUser) -> UserRead:
+async def read_me(user: ReadableMe) -> UserRead:
     return UserRead.model_validate(user)
 
 
@@ -43,21 +63,27 @@ async def read_me(user: CurrentUser) -> UserRead:
     "/me",
     summary="Update my account",
     description="Change the name or the password. A new password needs `current_password`, "
-    "and signs out every session: all earlier tokens stop working.",
-    responses=problem_responses(401, 422),
+    "and signs out every session: all earlier tokens stop working. With `If-Match`, only if the "
+    "account is still at that ETag (else 412).",
+    responses=problem_responses(401, 412, 422),
 )
-async def update_me(body: UserSelfUpdate, user: CurrentUser, session: DbSession, settings: SettingsDep) -> UserRead:
-    return UserRead.model_validate(await users_service.update_self(session, user, body, settings.auth))
+async def update_me(
+    body: UserSelfUpdate, user: WritableMe, session: DbSession, settings: SettingsDep, response: Response
+) -> UserRead:
+    user = await users_service.update_self(session, user, body, settings.auth)
+    user_tags.send(response, user)
+    return UserRead.model_validate(user)
 
 
 @me_router.delete(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Deactivate my account",
-    description="Deactivate the account; every token issued for it stops working.",
-    responses=problem_responses(401),
+    description="Deactivate the account; every token issued for it stops working. With `If-Match`, only "
+    "if the account is still at that ETag (else 412).",
+    responses=problem_responses(401, 412, 422),
 )
-async def delete_me(user: CurrentUser, session: DbSession) -> None:
+async def delete_me(user: WritableMe, session: DbSession) -> None:
     await users_service.deactivate(session, user)
 
 
@@ -76,22 +102,25 @@ async def list_users(query: Annotated[UserListQuery, Query()], session: DbSessio
 @admin_router.get(
     "/{user_id}",
     summary="Read a user",
-    description="One account by id.",
-    responses=problem_responses(401, 403, 404, 422),
+    description="One account by id, with an `ETag`; send it back in `If-None-Match` to get 304 while it is current.",
+    responses={**NOT_MODIFIED_RESPONSE, **problem_responses(401, 403, 404, 422)},
 )
-async def read_user(user: UserByPath) -> UserRead:
+async def read_user(user: ReadableUser) -> UserRead:
     return UserRead.model_validate(user)
 
 
 @admin_router.patch(
     "/{user_id}",
     summary="Update a user",
-    description="Change an account's name, status or scopes. Deactivating it revokes every token it holds.",
-    responses=problem_responses(401, 403, 404, 422),
+    description="Change an account's name, status or scopes. Deactivating it revokes every token it holds. "
+    "With `If-Match`, only if the account is still at that ETag (else 412).",
+    responses=problem_responses(401, 403, 404, 412, 422),
     dependencies=[require_scope(Scope.USERS_WRITE)],
 )
-async def update_user(body: UserUpdate, user: UserByPath, session: DbSession) -> UserRead:
-    return UserRead.model_validate(await users_service.update(session, user, body))
+async def update_user(body: UserUpdate, user: WritableUser, session: DbSession, response: Response) -> UserRead:
+    user = await users_service.update(session, user, body)
+    user_tags.send(response, user)
+    return UserRead.model_validate(user)
 
 
 router = APIRouter()

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import DbSession, SettingsDep
+from app.api.idempotency import Idempotent
 from app.api.problems import problem_responses
+from app.api.routing import Route
 from app.api.security import CurrentUser
 from app.core.ssrf import Resolver, system_resolver
 from app.models.webhook import Webhook
@@ -16,7 +18,7 @@ from app.schemas.page import Page, PageQuery
 from app.schemas.webhooks import DeliveryRead, WebhookCreate, WebhookCreated, WebhookRead
 from app.services import webhooks as webhooks_service
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=Route)
 
 
 async def get_resolver() -> Resolver:
@@ -37,9 +39,11 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Register a webhook",
-    description="Subscribe a URL to events. The response carries the signing secret; it is never shown again. "
-    "URLs on loopback, private, link-local or other internal addresses are refused.",
-    responses=problem_responses(401, 422),
+    description="Subscribe a URL to events. The response carries the signing secret; it is never shown again "
+    "(except to a retry with the same `Idempotency-Key`, which gets the first response back and registers "
+    "nothing). URLs on loopback, private, link-local or other internal addresses are refused.",
+    responses=problem_responses(401, 409, 422),
+    dependencies=[Idempotent],
 )
 async def create_webhook(
     body: WebhookCreate, user: CurrentUser, session: DbSession, settings: SettingsDep, resolver: ResolverDep
