@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.worker.settings import WorkerSettings
@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 __all__ = ["WorkerSettings"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type[WorkerSettings]:
     # Imported on first use: `arq --check app.worker.queue.HealthCheck` loads only this package
     # and the queue module, not every job and what the jobs import.
     if name == "WorkerSettings":

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -271,11 +271,11 @@ def test_the_worker_runs_arq_and_is_checked_by_arq(compose: dict[str, Any]) -> N
 
 def test_the_light_health_check_reads_the_workers_own_key() -> None:
     """`arq --check` reads `queue_name` + `redis_settings`; HealthCheck must name WorkerSettings' ones."""
-    from arq.worker import get_kwargs  # noqa: PLC0415 - only this test reads arq's view of the classes
+    from arq.worker import get_kwargs
 
-    from app.worker import WorkerSettings, queue  # noqa: PLC0415
+    from app.worker import WorkerSettings, queue
 
-    light, full = get_kwargs(queue.HealthCheck), get_kwargs(WorkerSettings)
+    light, full = get_kwargs(cast("Any", queue.HealthCheck)), get_kwargs(cast("Any", WorkerSettings))
     assert light["queue_name"] == full["queue_name"]
     server = ("host", "port", "database", "username", "password", "ssl")
     assert [getattr(light["redis_settings"], key) for key in server] == [
@@ -285,7 +285,10 @@ def test_the_light_health_check_reads_the_workers_own_key() -> None:
 
 
 def test_the_light_health_check_loads_without_the_jobs() -> None:
-    probe = "import sys, app.worker.queue; sys.exit('app.worker.jobs' in sys.modules or 'app.services.users' in sys.modules)"
+    probe = (
+        "import sys, app.worker.queue\n"
+        "sys.exit('app.worker.jobs' in sys.modules or 'app.services.users' in sys.modules)"
+    )
     result = subprocess.run(  # noqa: S603 - this interpreter, a fixed program
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
     )
@@ -299,7 +302,7 @@ def test_fresh_up_wait_is_quick_health_checks_run_every_few_seconds(compose: dic
         return float(duration.removesuffix("s"))
 
     for name in ("postgres", "redis", "api", "worker"):
-        assert seconds(compose["services"][name]["healthcheck"]["interval"]) <= 5, name  # noqa: PLR2004
+        assert seconds(compose["services"][name]["healthcheck"]["interval"]) <= 5, name
         assert "start_interval" not in compose["services"][name]["healthcheck"]  # Docker Engine 25+ only
 
 
