@@ -42,7 +42,7 @@ request() {
 
 step "waiting for $API/health/ready"
 deadline=$(($(date +%s) + READY_TIMEOUT_SECONDS))
-until curl -fsS -o /dev/null "$API/health/ready"; do
+until curl -fs -o /dev/null "$API/health/ready"; do
   [ "$(date +%s)" -lt "$deadline" ] || fail "$API/health/ready did not answer 200 within ${READY_TIMEOUT_SECONDS}s"
   sleep 1
 done
@@ -56,12 +56,19 @@ user=$(request 201 -H 'Content-Type: application/json' \
   -d "{\"email\":\"$email\",\"name\":\"Smoke Test\",\"password\":\"$password\"}" "$API/v1/auth/signup")
 user_id=$(json id <<<"$user")
 
+# mail_to ADDRESS: true once Mailpit lists a message to ADDRESS.
+mail_to() {
+  local messages
+  messages=$(curl -fsS "$MAILPIT/api/v1/messages") || return 1
+  python3 -c '
+import json, sys
+messages = json.loads(sys.argv[2]).get("messages") or []
+sys.exit(0 if any(to.get("Address") == sys.argv[1] for m in messages for to in m.get("To") or []) else 1)' "$1" "$messages"
+}
+
 step "welcome mail in Mailpit ($MAILPIT/api/v1/messages)"
 deadline=$(($(date +%s) + MAIL_TIMEOUT_SECONDS))
-until request 200 "$MAILPIT/api/v1/messages" | python3 -c '
-import json, sys
-messages = json.load(sys.stdin).get("messages") or []
-sys.exit(0 if any(to.get("Address") == sys.argv[1] for m in messages for to in m.get("To") or []) else 1)' "$email"; do
+until mail_to "$email"; do
   [ "$(date +%s)" -lt "$deadline" ] || fail "no mail to $email in Mailpit after ${MAIL_TIMEOUT_SECONDS}s (is the worker running?)"
   sleep 1
 done
