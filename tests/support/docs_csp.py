@@ -2,9 +2,10 @@
 
     uvicorn tests.support.docs_csp:app
 
-The policy is the strictest one under which `/docs` (Swagger UI) and `/redoc` (ReDoc) work
-with their assets served by the app: the browser test runs the pages under it and fails on
-any violation. docs/operations.md quotes it for whoever sets the header in production.
+Each page gets the strictest policy it works under, with its assets served by the app: the
+browser test runs the pages under them and fails on any violation (with `'unsafe-inline'`
+styles or the blob worker taken away, ReDoc fails it; Swagger UI needs neither). The
+policies are quoted in docs/operations.md for whoever sets the header in production.
 """
 
 from __future__ import annotations
@@ -29,46 +30,58 @@ def inline_script_sources(html: str) -> list[str]:
     ]
 
 
-def docs_content_security_policy(title: str) -> str:
-    swagger_start_up = " ".join(inline_script_sources(bytes(swagger_ui_page(title, "", OPENAPI_URL).body).decode()))
+COMMON = [
+    "default-src 'none'",
+    # The OpenAPI document, the token request, "Try it out".
+    "connect-src 'self'",
+    # The favicon, and the data: SVG icons in the stylesheets.
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+]
+
+
+def swagger_ui_policy(title: str) -> str:
+    start_up = " ".join(inline_script_sources(bytes(swagger_ui_page(title, "", OPENAPI_URL).body).decode()))
+    # The bundle from /docs/assets, and the page's inline start-up script by its hash.
+    return "; ".join([*COMMON, f"script-src 'self' {start_up}", "style-src 'self'"])
+
+
+def redoc_policy() -> str:
     return "; ".join(
         [
-            "default-src 'none'",
-            # The bundles from /docs/assets, and Swagger UI's inline start-up script by its hash.
-            f"script-src 'self' {swagger_start_up}",
-            # Both UIs set style attributes and inject <style> elements at run time.
+            *COMMON,
+            "script-src 'self'",
+            # ReDoc styles its components at run time (styled-components): inline <style> elements.
             "style-src 'self' 'unsafe-inline'",
-            # Icons are data: SVGs in the stylesheets.
-            "img-src 'self' data:",
-            # The OpenAPI document, the token request, "Try it out".
-            "connect-src 'self'",
-            # ReDoc's search index runs in a worker made from a blob.
+            # Its search index runs in a worker made from a blob.
             "worker-src blob:",
-            "base-uri 'none'",
-            "form-action 'none'",
-            "frame-ancestors 'none'",
         ]
     )
 
 
 class DocsPolicy:
-    def __init__(self, app: ASGIApp, policy: str) -> None:
+    """Pure ASGI: sends each docs page with its policy, everything else untouched."""
+
+    def __init__(self, app: ASGIApp, policies: dict[str, str]) -> None:
         self.app = app
-        self.policy = policy.encode()
+        self.policies = {path: policy.encode() for path, policy in policies.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in {DOCS_URL, REDOC_URL}:
+        policy = self.policies.get(scope["path"]) if scope["type"] == "http" else None
+        if policy is None:
             await self.app(scope, receive, send)
             return
 
         async def send_with_policy(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"content-security-policy", self.policy)]
+                message["headers"] = [*message.get("headers", []), (b"content-security-policy", policy)]
             await send(message)
 
         await self.app(scope, receive, send_with_policy)
 
 
 _service = create_app()
-POLICY = docs_content_security_policy(_service.title)
-app = DocsPolicy(_service, POLICY)
+POLICIES = {DOCS_URL: swagger_ui_policy(_service.title), REDOC_URL: redoc_policy()}
+app = DocsPolicy(_service, POLICIES)
