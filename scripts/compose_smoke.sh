@@ -15,8 +15,8 @@ MAILPIT="http://127.0.0.1:${HOST_PORT_MAILPIT:-8025}"
 MAIL_TIMEOUT_SECONDS=${MAIL_TIMEOUT_SECONDS:-30}
 READY_TIMEOUT_SECONDS=${READY_TIMEOUT_SECONDS:-60}
 
-t0=$(date +%s%N)
-step() { printf '== [%5d ms] %s\n' $((($(date +%s%N) - t0) / 1000000)) "$*"; }
+# Bash's own clock (seconds since the script started): `date +%N` is not portable (macOS).
+step() { printf '== [%3d s] %s\n' "$SECONDS" "$*"; }
 fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 # json FIELD < body: one field of a JSON object, by a dotted path (`items.0.id`).
 json() {

@@ -13,8 +13,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from pydantic import PostgresDsn
 from sqlalchemy.engine import make_url
 
+from app import cli
+from app.core.config import DatabaseSettings, Settings
 from tests.support.environment import database_url_for_tests
 from tests.support.factories import UserCreateFactory
 from tests.support.outages import closed_port
@@ -173,3 +176,23 @@ def test_create_database_with_no_server_says_so() -> None:
     assert result.returncode == 1
     assert "No PostgreSQL server answers" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_promote_in_process_grants_the_scopes_once(client: httpx.AsyncClient, settings: Settings) -> None:
+    """The same command without a subprocess, so the service code it runs counts for coverage."""
+    account = UserCreateFactory.build()
+    assert (await client.post("/v1/auth/signup", json=account.model_dump())).status_code == 201
+
+    assert "is now an administrator" in await cli.promote(settings, account.email)
+    assert "already an administrator" in await cli.promote(settings, account.email)
+    assert await scopes_of(client, account.email, account.password) == ADMIN_SCOPES
+    with pytest.raises(cli.CommandFailed, match="No account uses the e-mail"):
+        await cli.promote(settings, "nobody@example.com")
+
+
+async def test_create_database_in_process(settings: Settings, missing_database: str) -> None:
+    fresh = settings.model_copy(
+        update={"database": DatabaseSettings(_env_file=None, url=PostgresDsn(missing_database))}
+    )
+    assert "Created the database" in await cli.create_the_database(fresh)
+    assert "already exists" in await cli.create_the_database(fresh)
