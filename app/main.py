@@ -11,6 +11,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app.api import health, metrics
 from app.api import v1 as api_v1
+from app.api.docs import install_docs
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
 from app.api.middleware.observability import ObservabilityMiddleware
 from app.api.middleware.request_id import RequestIdMiddleware
@@ -24,6 +25,8 @@ from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.core.version import SERVICE_VERSION
 from app.resources import open_resources
+
+OPENAPI_URL = "/openapi.json"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,12 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=SERVICE_VERSION,
         description="The reference FastAPI service.",
         lifespan=lifespan,
-        docs_url="/docs" if serves_docs else None,
+        # /docs and /redoc come from app/api/docs.py, with their assets served here, not from a CDN.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json" if serves_docs else None,
+        openapi_url=OPENAPI_URL if serves_docs else None,
         generate_unique_id_function=operation_id,
-        # Keep the token field filled in across page reloads in Swagger UI.
-        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.settings = settings
 
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.app.env.serves_debug_routes:
         app.include_router(debug.router)
     install_openapi(app)
+    if serves_docs:
+        install_docs(app, openapi_url=OPENAPI_URL)
     return app
 
 

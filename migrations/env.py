@@ -7,11 +7,13 @@ from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.core.config import get_settings
 from app.db.base import Base
+from app.db.bootstrap import missing_database_message
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -45,10 +47,19 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = create_async_engine(database_url())
-    async with engine.connect() as connection:
-        await connection.run_sync(do_run_migrations)
-    await engine.dispose()
+    url = database_url()
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run_migrations)
+    except (DBAPIError, OSError) as exc:
+        # A missing database or server is a set-up step, not a bug: say which, without a traceback.
+        message = missing_database_message(exc, url)
+        if message is None:
+            raise
+        raise SystemExit(message) from None
+    finally:
+        await engine.dispose()
 
 
 if context.is_offline_mode():

@@ -2,8 +2,10 @@
 
     python3 scripts/rename.py orders-api "Orders API"
 
-NAME (a lowercase slug) becomes the package name, the app's name and OpenAPI title, the image
-tag, the JWT issuer and audience and, with `-` as `_`, the database name; TITLE becomes the
+NAME (a lowercase slug) becomes the package name, the app's name (and with it the prefix of
+every Redis key: queue, jobs, rate limits), the OpenAPI title, the image tag, the JWT issuer and
+audience, the webhooks' User-Agent, the worker's context key, the benchmarks' defaults and,
+with `-` as `_`, the database name; TITLE becomes the
 description, the README heading and the display name on outgoing mail. Each change is made
 only where this script knows the template's exact line, and a line it cannot find stops it
 before any file is written. Running it again with the same arguments changes nothing.
@@ -75,6 +77,20 @@ EDITS: dict[str, tuple[Edit, ...]] = {
         Edit(QUOTED_MAIL_DISPLAY_NAME, "title"),
     ),
     "app/db/engine.py": (Edit(r"application_name: str = \"(?P<value>[^\"]*)\"", "slug"),),
+    # Receivers see it in their logs: the webhooks come from this service, by name.
+    "app/services/webhook_delivery.py": (Edit(r"USER_AGENT = \"(?P<value>[a-z0-9-]+)-webhooks/", "slug"),),
+    "app/worker/context.py": (Edit(r"(?m)^CONTEXT_KEY = \"(?P<value>[^\"]*)\"$", "slug"),),
+    # The benchmarks' defaults name the template's database and token claims.
+    "bench/common.py": (
+        Edit(r"\"BENCH_DATABASE\", \"(?P<value>\w+?)_bench\"", "database"),
+        Edit(DATABASE_URL_NAME, "database"),
+    ),
+    "bench/ceiling/app.py": (
+        Edit(r"5432/(?P<value>\w+?)_bench", "database"),
+        Edit(r"\"AUTH_JWT_ISSUER\", \"(?P<value>[^\"]*)\"", "slug"),
+        Edit(r"\"AUTH_JWT_AUDIENCE\", \"(?P<value>[^\"]*)\"", "audience"),
+    ),
+    "bench/seed.py": (Edit(r"`(?P<value>\w+?)_bench`", "database"),),
     # FastAPI's title is the app's name; the committed document follows it.
     "docs/openapi.json": (Edit(r"\"info\": \{[^{}]*?\"title\": \"(?P<value>[^\"]*)\"", "slug"),),
     "docker-compose.yml": (
@@ -105,6 +121,7 @@ EDITS: dict[str, tuple[Edit, ...]] = {
 }
 # Renamed when present: a service may have dropped them.
 OPTIONAL_EDITS: dict[str, tuple[Edit, ...]] = {
+    "bench/README.md": (Edit(DATABASE_URL_NAME, "database"), Edit(r"`(?P<value>\w+?)_bench`", "database")),
     "README.md": (Edit(r"(?m)\A# (?P<value>.+)$", "title"),),
     ".env.example": (
         Edit(r"(?m)^APP_NAME=(?P<value>.*)$", "slug"),

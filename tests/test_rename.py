@@ -6,6 +6,7 @@ Every test renames a copy of the repository in a temporary folder, never this ch
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,18 @@ EXPECTED = {
         f'= "{TITLE} <no-reply@example.com>"',
     ],
     "app/db/engine.py": [f'application_name: str = "{NAME}"'],
+    "app/services/webhook_delivery.py": [f'USER_AGENT = "{NAME}-webhooks/1.0"'],
+    "app/worker/context.py": [f'CONTEXT_KEY = "{NAME}"'],
+    "bench/common.py": [
+        f'"BENCH_DATABASE", "{DATABASE}_bench"',
+        f'"postgresql+asyncpg://postgres@localhost:5432/{DATABASE}"',
+    ],
+    "bench/ceiling/app.py": [
+        f"5432/{DATABASE}_bench",
+        f'"AUTH_JWT_ISSUER", "{NAME}"',
+        f'"AUTH_JWT_AUDIENCE", "{NAME}"',
+    ],
+    "bench/seed.py": [f"`{DATABASE}_bench`"],
     "docker-compose.yml": [
         f"DATABASE_URL: postgresql+asyncpg://postgres:postgres@postgres:5432/{DATABASE}",
         f"POSTGRES_DB: {DATABASE}",
@@ -57,6 +70,7 @@ EXPECTED = {
 }
 # Files a service may have dropped; when present, the same holds.
 EXPECTED_WHEN_PRESENT = {
+    "bench/README.md": [f"localhost:5432/{DATABASE}`", f"`{DATABASE}_bench`"],
     "README.md": [f"# {TITLE}\n"],
     ".env.example": [
         f"APP_NAME={NAME}\n",
@@ -66,6 +80,15 @@ EXPECTED_WHEN_PRESENT = {
         f"SMTP_FROM={TITLE} <no-reply@example.com>\n",
     ],
 }
+
+
+# The template's own name where code uses it as a name (quoted, or after a `/`), in each form it takes.
+TEMPLATE_NAME = re.compile(r"[\"'`/]service(_bench|_test[a-z_]*|-api|-webhooks|-worker|-cli)?[\"'`]")
+# Outside tests/ (whose fixtures name throw-away databases): every file the running service, its
+# container, its benchmarks and its scripts read.
+NAMED_IN = ("app/", "bench/", "scripts/", "migrations/", "Dockerfile", "docker-compose.yml", "pyproject.toml", ".env")
+# Lines where the word is just a word.
+NOT_NAMES = {'"service",'}  # bench/seed.py: a word in the seeded posts
 
 
 def copy_of_the_repository(destination: Path) -> Path:
@@ -131,6 +154,15 @@ def test_renames_the_project_everywhere_and_lists_each_changed_file(copy: Path) 
         text = after[path].decode()
         for fragment in fragments:
             assert fragment in text, f"{path} should contain {fragment!r}"
+
+    leftovers = [
+        f"{path}: {line.strip()}"
+        for path, content in after.items()
+        if path.startswith(NAMED_IN) and not path.endswith((".pyc", ".lock"))
+        for line in content.decode(errors="replace").splitlines()
+        if TEMPLATE_NAME.search(line) and line.strip() not in NOT_NAMES
+    ]
+    assert leftovers == [], "the template's name is left in:\n" + "\n".join(leftovers)
 
     document = json.loads(after["docs/openapi.json"])
     assert document["info"]["title"] == NAME

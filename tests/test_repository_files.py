@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,27 @@ def test_a_job_builds_the_generated_client_with_node_20(workflow: dict[str, Any]
 
 
 # --- .pre-commit-config.yaml ---------------------------------------------------------------------
+
+
+def test_a_job_runs_the_compose_stack_and_the_smoke_script(workflow: dict[str, Any]) -> None:
+    job = job_running(workflow, "bash scripts/compose_smoke.sh")
+    commands = [step.get("run", "") for step in steps(job)]
+    up = commands.index("docker compose up -d --wait --wait-timeout 300")
+    assert up < commands.index("bash scripts/compose_smoke.sh")
+    # The stack is taken down whatever happened, and its logs are kept when something failed.
+    teardown = {step.get("run"): step.get("if") for step in steps(job) if step.get("if")}
+    assert teardown == {"docker compose logs --no-color": "failure()", "docker compose down -v": "always()"}
+
+
+def test_the_smoke_script_is_valid_bash() -> None:
+    result = subprocess.run(  # noqa: S603 - bash from PATH checks our own script
+        ["bash", "-n", str(REPO_ROOT / "scripts" / "compose_smoke.sh")],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_every_hook_runs_a_project_tool_through_uv(hooks: list[dict[str, Any]]) -> None:

@@ -34,7 +34,9 @@ async def _enforce(resources: Resources, settings: Settings, *, scope: str, key:
     if not settings.rate_limit.enabled:
         return
     try:
-        decision = await hit(resources.redis, scope=scope, key=key, rate=rate_of(settings))
+        decision = await hit(
+            resources.redis, prefix=settings.redis_key_prefix, scope=scope, key=key, rate=rate_of(settings)
+        )
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
         logger.warning("rate limiter unavailable; request allowed", scope=scope, error=repr(exc))
         return

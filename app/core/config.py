@@ -216,6 +216,15 @@ class Settings(BaseModel):
         return self
 
     @property
+    def redis_key_prefix(self) -> str:
+        """The start of every Redis key this service writes: the job queue, job ids, rate limits.
+
+        Derived from `APP_NAME`, so two services made from this template can share one Redis
+        database without taking each other's jobs or counting each other's requests.
+        """
+        return f"{self.app.name}:"
+
+    @property
     def jwt_signing_key(self) -> str:
         """The HMAC key for access tokens; a fixed one in local/test keeps tokens valid across reloads."""
         secret = self.auth.jwt_secret

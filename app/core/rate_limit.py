@@ -17,9 +17,12 @@ class RateLimitDecision:
     retry_after_seconds: int
 
 
-async def hit(redis: Redis, *, scope: str, key: str, rate: Rate) -> RateLimitDecision:
-    """Count one request against `rate` for `key`; decide whether it may proceed."""
-    redis_key = f"{_KEY_PREFIX}:{scope}:{key}"
+async def hit(redis: Redis, *, prefix: str, scope: str, key: str, rate: Rate) -> RateLimitDecision:
+    """Count one request against `rate` for `key`; decide whether it may proceed.
+
+    `prefix` is the service's own Redis key prefix (`Settings.redis_key_prefix`).
+    """
+    redis_key = f"{prefix}{_KEY_PREFIX}:{scope}:{key}"
     async with redis.pipeline(transaction=True) as pipeline:
         pipeline.incr(redis_key)
         # NX: the window starts with its first request and is not extended by later ones.

@@ -17,8 +17,11 @@ Password = Annotated[str, Field(min_length=12, max_length=128)]
 ScopeName = Annotated[Scope, Lax]
 
 
+Email = Annotated[EmailStr, Field(max_length=320)]
+
+
 class UserBase(BaseModel):
-    email: Annotated[EmailStr, Field(max_length=320)]
+    email: Email
     name: Name
 
 

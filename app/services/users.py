@@ -56,6 +56,19 @@ async def ensure_superuser(
     return await users_repository.add(session, user), True
 
 
+async def promote_to_superuser(session: AsyncSession, *, email: str) -> tuple[User, bool]:
+    """Give an existing account the administrator scopes. Returns (user, changed)."""
+    user = await users_repository.get_by_email(session, email)
+    if user is None:
+        raise NotFound("No user with this e-mail address.")
+    missing = [scope for scope in SUPERUSER_SCOPES if scope not in user.scopes]
+    if not missing:
+        return user, False
+    # A new list, not an in-place append: the ARRAY column is not tracked for mutation.
+    user.scopes = [*user.scopes, *missing]
+    return user, True
+
+
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User:
     user = await users_repository.get(session, user_id)
     if user is None:

@@ -18,15 +18,33 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.core.config import Settings
+from app.core.config import Settings, get_settings
 
 # What the relay holds to enqueue; named here so nothing else imports Arq.
 Pool = ArqRedis
 
 
-def job_id(outbox_id: uuid.UUID) -> str:
-    """Deterministic: the same outbox row can never be queued twice at once (JOB-3)."""
-    return f"outbox:{outbox_id}"
+def queue_name(settings: Settings) -> str:
+    """This service's queue. Arq derives the worker's health-check key from it too.
+
+    Under `Settings.redis_key_prefix`, so another service on the same Redis database,
+    with a name of its own, never takes this one's jobs.
+    """
+    return f"{settings.redis_key_prefix}arq:queue"
+
+
+def job_id(settings: Settings, outbox_id: uuid.UUID) -> str:
+    """Deterministic: the same outbox row can never be queued twice at once (JOB-3).
+
+    Arq keys a job, its result and its retry count by this id (`arq:job:<id>`, ...): the
+    service's prefix keeps those apart from another service's on the same database.
+    """
+    return f"{settings.redis_key_prefix}outbox:{outbox_id}"
+
+
+def cron_name(settings: Settings, name: str) -> str:
+    """A cron job's name, `cron:<prefix><name>`; Arq builds the id of each run (`<name>:<time>`) from it."""
+    return f"cron:{settings.redis_key_prefix}{name}"
 
 
 def serialize(data: dict[str, Any]) -> bytes:
@@ -54,12 +72,26 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return base
 
 
-async def enqueue(pool: ArqRedis, function: str, outbox_id: uuid.UUID) -> bool:
+async def enqueue(pool: ArqRedis, settings: Settings, function: str, outbox_id: uuid.UUID) -> bool:
     """Queue one outbox row's job. False when it is already queued, running or recently done."""
-    job = await pool.enqueue_job(function, str(outbox_id), _job_id=job_id(outbox_id))
+    job = await pool.enqueue_job(
+        function, str(outbox_id), _job_id=job_id(settings, outbox_id), _queue_name=queue_name(settings)
+    )
     return job is not None
 
 
 def retry_later(delay_seconds: float) -> Exception:
     """The exception a job raises to be run again after `delay_seconds` (Arq retries only on this)."""
     return ArqRetry(defer=delay_seconds)
+
+
+class HealthCheck:
+    """What `arq --check app.worker.queue.HealthCheck` reads: where the worker's health key is.
+
+    The same answer as `arq --check app.worker.WorkerSettings`, without importing the jobs and
+    everything they use: the container health check runs it every few seconds, and this module
+    loads in a fraction of the time.
+    """
+
+    redis_settings = redis_settings(get_settings())
+    queue_name = queue_name(get_settings())

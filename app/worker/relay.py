@@ -38,7 +38,7 @@ async def relay_once(
         rows = await outbox_repository.claim_due(session, now=now, limit=batch_size)
         for row in rows:
             async with asyncio.timeout(enqueue_timeout):
-                await queue.enqueue(pool, row.job_name, row.id)
+                await queue.enqueue(pool, resources.settings, row.job_name, row.id)
             row.dispatched_at = now
             row.dispatch_count += 1
     if rows:

@@ -72,12 +72,28 @@ class WorkerSettings:
         func(jobs.deliver_webhook, name=JobName.DELIVER_WEBHOOK, timeout=settings.jobs.job_timeout_seconds),
     ]
     cron_jobs: ClassVar[list[Any]] = [
-        cron(upkeep.redispatch_lost_jobs, second={0}, unique=True, run_at_startup=True),
-        cron(upkeep.delete_expired_records, minute={17}, second={0}, unique=True),
+        # Named under the service's Redis prefix: `unique` is keyed by the name, and another
+        # service on the same Redis database has crons of the same names.
+        cron(
+            upkeep.redispatch_lost_jobs,
+            name=queue.cron_name(settings, "redispatch_lost_jobs"),
+            second={0},
+            unique=True,
+            run_at_startup=True,
+        ),
+        cron(
+            upkeep.delete_expired_records,
+            name=queue.cron_name(settings, "delete_expired_records"),
+            minute={17},
+            second={0},
+            unique=True,
+        ),
     ]
     on_startup = build_startup(settings)
     on_shutdown = shutdown
     redis_settings = queue.redis_settings(settings)
+    # Every key Arq writes for this service (queue, health check, jobs) under the service's prefix.
+    queue_name = queue.queue_name(settings)
     job_serializer = queue.serialize
     job_deserializer = queue.deserialize
     max_jobs = settings.jobs.max_concurrent_jobs

@@ -23,7 +23,7 @@ async def test_retry_after_is_what_is_left_of_a_window_that_later_requests_do_no
         app, settings, rate_limit=RateLimitSettings(_env_file=None, signup=Rate.model_validate("2/minute"))
     )
     assert (await signup(client)).status_code == 201
-    [window] = [key async for key in redis.scan_iter("rate-limit:signup:*")]
+    [window] = [key async for key in redis.scan_iter(f"{settings.redis_key_prefix}rate-limit:signup:*")]
     # Fast-forward to the window's last second and a half; Redis rounds that to 1 second left.
     await redis.pexpire(window, 1400)
     assert (await signup(client)).status_code == 201

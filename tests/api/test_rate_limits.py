@@ -67,7 +67,7 @@ async def test_limits_are_shared_through_redis_not_process_memory(
 ) -> None:
     override_settings(app, settings, rate_limit=limits(signup="1/minute"))
     assert (await signup(client)).status_code == 201
-    keys = [key async for key in resources.redis.scan_iter("rate-limit:signup:*")]
+    keys = [key async for key in resources.redis.scan_iter(f"{settings.redis_key_prefix}rate-limit:signup:*")]
     assert keys, "the count lives in Redis"
     await resources.redis.delete(*keys)  # another process resetting the shared window...
     assert (await signup(client)).status_code == 201  # ...is seen here at once

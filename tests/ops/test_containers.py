@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -73,13 +73,15 @@ def tool(name: str) -> Path:
     return Path(found)
 
 
-def run_tool(command: list[str | Path], *, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run a linter or validator with a bare environment, so no user config or variable leaks in."""
-    environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd)}
+def run_tool(
+    command: list[str | Path], *, cwd: Path, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a linter or validator with a bare environment (plus `environment`), so no user config leaks in."""
+    bare = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd)}
     return subprocess.run(  # noqa: S603 - our own tools, fixed arguments
         [str(part) for part in command],
         cwd=cwd,
-        env=environment,
+        env={**bare, **(environment or {})},
         capture_output=True,
         text=True,
         timeout=TOOL_TIMEOUT_SECONDS,
@@ -87,18 +89,21 @@ def run_tool(command: list[str | Path], *, cwd: Path) -> subprocess.CompletedPro
     )
 
 
-def compose_config(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+def compose_config(
+    directory: Path, *arguments: str, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`docker-compose config` on a copy of the compose file, so the repository's own `.env` stays out."""
     compose_file = directory / COMPOSE_FILE.name
     shutil.copyfile(COMPOSE_FILE, compose_file)
     return run_tool(
         [tool("docker-compose"), "--project-directory", directory, "--file", compose_file, "config", *arguments],
         cwd=directory,
+        environment=environment,
     )
 
 
-def compose_json(directory: Path) -> dict[str, Any]:
-    result = compose_config(directory, "--format", "json")
+def compose_json(directory: Path, environment: dict[str, str] | None = None) -> dict[str, Any]:
+    result = compose_config(directory, "--format", "json", environment=environment)
     assert result.returncode == 0, result.stderr
     assert "level=warning" not in result.stderr, result.stderr
     parsed: dict[str, Any] = json.loads(result.stdout)
@@ -162,17 +167,51 @@ def test_every_service_of_the_stack_is_defined(compose: dict[str, Any]) -> None:
     assert "version" not in compose
 
 
-def test_the_app_services_share_one_image_built_from_this_repository(
+def test_the_app_services_share_one_image_built_once_from_this_repository(
     compose: dict[str, Any], compose_directory: Path
 ) -> None:
     services = compose["services"]
     images = {services[name]["image"] for name in APP_SERVICES}
     assert len(images) == 1, images
+    # Compose builds per service: one builder, or every `up` builds the image once per service.
+    builders = [name for name in APP_SERVICES if services[name].get("build")]
+    assert builders == ["migrate"]
+    assert services["migrate"]["build"] == {"context": str(compose_directory), "dockerfile": "Dockerfile"}
+    assert services["migrate"]["pull_policy"] == "build"  # always from this checkout
     for name in APP_SERVICES:
-        build = services[name]["build"]
-        assert build == {"context": str(compose_directory), "dockerfile": "Dockerfile"}  # next to the compose file
-        assert services[name]["pull_policy"] == "build"  # never looked up on a registry
         assert services[name]["environment"] == services["api"]["environment"]
+        if name != "migrate":
+            # Never looked up on a registry; `up <name>` on a fresh machine gets the image from
+            # its dependency `migrate`, which Compose builds before creating any container.
+            assert services[name]["pull_policy"] == "never"
+            assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+PUBLISHED = {
+    ("postgres", 5432): "HOST_PORT_POSTGRES",
+    ("redis", 6379): "HOST_PORT_REDIS",
+    ("api", 8000): "HOST_PORT_API",
+    ("mailpit", 8025): "HOST_PORT_MAILPIT",
+    ("mailpit", 1025): "HOST_PORT_SMTP",
+}
+
+
+def published_ports(model: dict[str, Any]) -> dict[tuple[str, int], tuple[str, str]]:
+    return {
+        (name, port["target"]): (port["host_ip"], port["published"])
+        for name, service in model["services"].items()
+        for port in service.get("ports") or []
+    }
+
+
+def test_host_ports_default_to_the_standard_ones_on_loopback(compose: dict[str, Any]) -> None:
+    assert published_ports(compose) == {key: ("127.0.0.1", str(key[1])) for key in PUBLISHED}
+
+
+def test_each_host_port_can_be_moved_by_its_variable(tmp_path: Path) -> None:
+    moved = {variable: str(18500 + index) for index, variable in enumerate(PUBLISHED.values())}
+    ports = published_ports(compose_json(tmp_path, environment=moved))
+    assert ports == {key: ("127.0.0.1", moved[variable]) for key, variable in PUBLISHED.items()}
 
 
 def test_the_shared_environment_wires_the_app_to_the_other_services(compose: dict[str, Any]) -> None:
@@ -227,18 +266,60 @@ def test_migrate_is_a_one_shot_job(compose: dict[str, Any]) -> None:
 def test_the_worker_runs_arq_and_is_checked_by_arq(compose: dict[str, Any]) -> None:
     worker = compose["services"]["worker"]
     assert worker["command"] == ["arq", "app.worker.WorkerSettings"]
-    assert worker["healthcheck"]["test"] == ["CMD", "arq", "--check", "app.worker.WorkerSettings"]
+    assert worker["healthcheck"]["test"] == ["CMD", "arq", "--check", "app.worker.queue.HealthCheck"]
 
 
-def test_the_api_serves_the_image_command_and_reloads_on_edits(compose: dict[str, Any]) -> None:
+def test_the_light_health_check_reads_the_workers_own_key() -> None:
+    """`arq --check` reads `queue_name` + `redis_settings`; HealthCheck must name WorkerSettings' ones."""
+    from arq.worker import get_kwargs
+
+    from app.worker import WorkerSettings, queue
+
+    light, full = get_kwargs(cast("Any", queue.HealthCheck)), get_kwargs(cast("Any", WorkerSettings))
+    assert light["queue_name"] == full["queue_name"]
+    server = ("host", "port", "database", "username", "password", "ssl")
+    assert [getattr(light["redis_settings"], key) for key in server] == [
+        getattr(full["redis_settings"], key) for key in server
+    ]
+    assert light.get("health_check_key") == full.get("health_check_key") is None  # derived from the queue name
+
+
+def test_the_light_health_check_loads_without_the_jobs() -> None:
+    probe = (
+        "import sys, app.worker.queue\n"
+        "sys.exit('app.worker.jobs' in sys.modules or 'app.services.users' in sys.modules)"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed program
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr or "app.worker.queue imported the jobs"
+
+
+def test_fresh_up_wait_is_quick_health_checks_run_every_few_seconds(compose: dict[str, Any]) -> None:
+    """`up --wait` returns at the first passing check after each service is ready: intervals bound it."""
+
+    def seconds(duration: str) -> float:
+        return float(duration.removesuffix("s"))
+
+    for name in ("postgres", "redis", "api", "worker"):
+        assert seconds(compose["services"][name]["healthcheck"]["interval"]) <= 5, name
+        assert "start_interval" not in compose["services"][name]["healthcheck"]  # Docker Engine 25+ only
+
+
+@pytest.mark.parametrize("name", ["api", "worker"])
+def test_the_api_and_the_worker_restart_on_code_edits(compose: dict[str, Any], name: str) -> None:
+    service = compose["services"][name]
+    watch = {(rule["action"], Path(rule["path"]).name): rule for rule in service["develop"]["watch"]}
+    assert watch.keys() == {("sync+restart", "app")}
+    assert watch["sync+restart", "app"]["target"] == "/app/app"
+    # `rebuild` needs a `build:` on the same service; Compose refuses it on image-only ones.
+    assert "build" not in service
+
+
+def test_the_api_serves_the_image_command(compose: dict[str, Any]) -> None:
     api = compose["services"]["api"]
     assert api["command"] is None  # the image's CMD: one serving command, recorded in docs/decisions
-    assert [(port["host_ip"], port["published"], port["target"]) for port in api["ports"]] == [
-        ("127.0.0.1", "8000", 8000)
-    ]
-    watch = {(rule["action"], Path(rule["path"]).name): rule for rule in api["develop"]["watch"]}
-    assert watch.keys() == {("sync+restart", "app"), ("rebuild", "uv.lock"), ("rebuild", "pyproject.toml")}
-    assert watch["sync+restart", "app"]["target"] == "/app/app"
+    assert api["healthcheck"] == {"interval": "2s"}  # the image's own probe, asked more often
 
 
 def test_mailpit_shows_the_mail_the_stack_sends(compose: dict[str, Any]) -> None:

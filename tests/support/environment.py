@@ -1,10 +1,18 @@
-"""Where the tests find PostgreSQL and Redis, and the settings the app under test runs with."""
+"""Where the tests find PostgreSQL and Redis, and the settings the app under test runs with.
+
+One rule for `.env`, the app's: the environment first, then `.env` at the repository root,
+then the defaults. The tests read only where the servers are (`DATABASE_URL`, `REDIS_URL`)
+that way; on those servers they use a database and a Redis database of their own, and every
+other setting of the app under test comes from `settings_for_tests`, never from `.env`.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import PostgresDsn, RedisDsn
 from sqlalchemy.engine import make_url
 
@@ -27,11 +35,23 @@ TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 HOW_TO_START = """\
 The tests need PostgreSQL and Redis. Start them, then run `uv run pytest` again:
   docker compose up -d postgres redis
-or point DATABASE_URL / REDIS_URL at running servers (defaults: localhost:5432, localhost:6379)."""
+or point DATABASE_URL / REDIS_URL (in the environment or in .env) at running servers
+(defaults: localhost:5432, localhost:6379)."""
+
+
+ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
+
+
+def configured(variable: str, default: str, *, env_file: Path = ENV_FILE) -> str:
+    """`variable` as the app's settings would read it: the environment, then `.env`, then `default`."""
+    if variable in os.environ:
+        return os.environ[variable]
+    from_file = dotenv_values(env_file).get(variable) if env_file.is_file() else None
+    return from_file or default
 
 
 def base_database_url() -> str:
-    return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    return configured("DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
 def database_url_for_tests() -> str:
@@ -42,7 +62,7 @@ def database_url_for_tests() -> str:
 
 
 def redis_url_for_tests() -> str:
-    base = urlsplit(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
+    base = urlsplit(configured("REDIS_URL", DEFAULT_REDIS_URL))
     return base._replace(path=f"/{TEST_REDIS_DB}").geturl()
 
 

@@ -31,7 +31,10 @@ def worker_settings(settings: Settings, inbox: Inbox) -> Settings:
 @pytest.fixture
 async def arq_pool(worker_settings: Settings) -> AsyncIterator[ArqRedis]:
     pool = await create_pool(
-        queue.redis_settings(worker_settings), job_serializer=queue.serialize, job_deserializer=queue.deserialize
+        queue.redis_settings(worker_settings),
+        job_serializer=queue.serialize,
+        job_deserializer=queue.deserialize,
+        default_queue_name=queue.queue_name(worker_settings),
     )
     yield pool
     await pool.aclose()

@@ -56,7 +56,7 @@ async def test_relay_dispatches_due_rows_in_batches(
     rows = list(await db_session.scalars(select(JobOutbox)))
     assert {row.dispatch_count for row in rows if row.id != later.id} == {1}
     assert (await db_session.get(JobOutbox, later.id)).dispatched_at is None  # type: ignore[union-attr]
-    assert await arq_pool.zcard("arq:queue") == 5
+    assert await arq_pool.zcard(queue.queue_name(resources.settings)) == 5
 
 
 async def test_concurrent_relays_never_dispatch_a_row_twice(

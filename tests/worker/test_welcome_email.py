@@ -48,7 +48,12 @@ async def test_the_request_enqueues_its_job_in_the_queue(
     assert await relay_once(resources, arq_pool, batch_size=10) == 1
 
     row = await outbox_row(db_session)
-    job = Job(queue.job_id(row.id), arq_pool, _deserializer=queue.deserialize)
+    job = Job(
+        queue.job_id(resources.settings, row.id),
+        arq_pool,
+        _queue_name=queue.queue_name(resources.settings),
+        _deserializer=queue.deserialize,
+    )
     assert await job.status() == JobStatus.queued
     info = await job.info()
     assert info is not None
