@@ -166,12 +166,18 @@ class JobSettings(BaseSettings):
     relay_idle_seconds: Annotated[float, Field(gt=0)] = 0.2
     max_concurrent_jobs: Annotated[int, Field(ge=1)] = 50
     job_timeout_seconds: Annotated[int, Field(ge=1)] = 60
+    # Arq's own re-runs, for a job cancelled mid-run (a shutdown); failures are retried through the outbox.
     max_tries: Annotated[int, Field(ge=1)] = 5
     # On SIGTERM, running jobs get this long to finish before they are cancelled.
     completion_wait_seconds: Annotated[int, Field(ge=0)] = 20
     # A row dispatched this long ago and still not processed is handed to the queue again.
     redispatch_after_seconds: Annotated[int, Field(ge=60)] = 600
-    max_dispatches: Annotated[int, Field(ge=1)] = 10
+    # Every attempt is one dispatch: a job that failed this many times stays failed, with its last_error.
+    max_dispatches: Annotated[int, Field(ge=1)] = 60
+    # A failed job runs again after base * 2**(n-1) seconds, jittered, at most max_delay apart: with
+    # the defaults it keeps trying for about an hour and runs within a minute of an outage ending.
+    retry_base_seconds: Annotated[float, Field(gt=0)] = 2.0
+    retry_max_delay_seconds: Annotated[float, Field(gt=0)] = 60.0
     keep_processed_days: Annotated[int, Field(ge=1)] = 7
     health_check_interval_seconds: Annotated[int, Field(ge=1)] = 10
 
