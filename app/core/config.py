@@ -151,7 +151,10 @@ class WebhookSettings(BaseSettings):
     model_config = _group("WEBHOOKS_")
 
     allow_private_targets: bool = False
+    # One deadline for each attempt: connect, send, the answer's headers and the kept part of its body.
     timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # How much of a receiver's reply body is kept (in the delivery's last_error); the rest is never read.
+    response_prefix_bytes: Annotated[int, Field(ge=0, le=65_536)] = 1024
     # With the defaults, retries wait up to 5 s, 10 s, 20 s, ... doubling to an hour: 12 attempts span ~2.5 h.
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 12
     retry_base_seconds: Annotated[float, Field(ge=0)] = 5.0
