@@ -151,6 +151,10 @@ class WebhookSettings(BaseSettings):
     model_config = _group("WEBHOOKS_")
 
     allow_private_targets: bool = False
+    # Ports a webhook URL may name while private targets are refused: web servers, not a host's other services.
+    allowed_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=lambda: [80, 443])
+    # Subscriptions one user may hold: each is a delivery on every event it subscribes to.
+    max_per_user: Annotated[int, Field(ge=1)] = 10
     # One deadline for each attempt: connect, send, the answer's headers and the kept part of its body.
     timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     # How much of a receiver's reply body is kept (in the delivery's last_error); the rest is never read.

@@ -121,6 +121,12 @@ class EmailTaken(Conflict):
     default_detail = "An account with this e-mail address already exists."
 
 
+class WebhookLimitReached(Conflict):
+    code = "webhook_limit_reached"
+    title = "Webhook limit reached"
+    default_detail = "The account holds as many webhooks as it may; remove one first."
+
+
 class InvalidGrant(BadRequest):
     """RFC 6749 §5.2 `invalid_grant`: bad credentials or an unusable refresh token."""
 

@@ -102,6 +102,12 @@ async def retry(
     webhook = await webhooks_repository.get(session, delivery.webhook_id)
     if webhook is None:
         return
+    if not await webhooks_repository.owner_is_active(session, webhook):
+        # Deactivated since the event: nothing more is sent on the owner's behalf.
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = "the webhook's owner is deactivated"
+        await session.flush()
+        return
     await record(session, delivery, await send(http, resolver, settings, webhook, delivery), settings)
 
 
@@ -110,7 +116,8 @@ async def send(
 ) -> Attempt:
     if not settings.allow_private_targets:
         try:
-            await check_target(webhook.url, resolver)  # again: DNS may have changed since registration
+            # Again: DNS may have changed since registration, and so may the allowed ports.
+            await check_target(webhook.url, resolver, allowed_ports=settings.allowed_ports)
         except UnsafeTargetError as exc:
             return Attempt(error=f"unsafe target: {exc}", retryable=False)
     body = orjson.dumps(delivery.payload)

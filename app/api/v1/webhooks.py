@@ -38,8 +38,10 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
     status_code=status.HTTP_201_CREATED,
     summary="Register a webhook",
     description="Subscribe a URL to events. The response carries the signing secret; it is never shown again. "
-    "URLs on loopback, private, link-local or other internal addresses are refused.",
-    responses=problem_responses(401, 422),
+    "URLs on loopback, private, link-local or other internal addresses, or on ports other than the allowed "
+    "ones (80 and 443 by default), are refused. An account holds at most `WEBHOOKS_MAX_PER_USER` webhooks "
+    "(10 by default): one more is 409 `webhook_limit_reached`.",
+    responses=problem_responses(401, 409, 422),
 )
 async def create_webhook(
     body: WebhookCreate, user: CurrentUser, session: DbSession, settings: SettingsDep, resolver: ResolverDep
