@@ -164,6 +164,17 @@ class WebhookSettings(BaseSettings):
     retry_base_seconds: Annotated[float, Field(ge=0)] = 5.0
 
 
+class ExportSettings(BaseSettings):
+    """Exports of a user's own data, streamed in batches."""
+
+    model_config = _group("EXPORTS_")
+
+    # Rows read, rendered and sent at a time: what one export holds in memory (posts are at most 50 KB).
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
+    # Exports one user may run at once, across every process; one more is 429 too_many_exports.
+    max_concurrent_per_user: Annotated[int, Field(ge=1)] = 2
+
+
 class JobSettings(BaseSettings):
     """The worker: how the outbox relay and the queue behave."""
 
@@ -202,6 +213,7 @@ class Settings(BaseModel):
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    exports: ExportSettings = Field(default_factory=ExportSettings)
 
     @model_validator(mode="after")
     def _secrets_fit_the_environment(self) -> Self:
