@@ -316,20 +316,20 @@ async def test_memory_per_export_is_bounded_by_the_batch_not_the_export(
     await _many_long_posts(db_session, author, count=2000, size=10_000)  # ~20 MB of posts
     params, headers = {"format": "ndjson"}, bearer(author.user, settings)
     received = 0
-    tracemalloc.start()
-    try:
-        async with (
-            httpx.AsyncClient(base_url=served_app) as client,
-            client.stream("GET", EXPORT, params=params, headers=headers) as response,
-        ):
-            async for chunk in response.aiter_raw():
-                received += len(chunk)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    async with httpx.AsyncClient(base_url=served_app) as client:
+        await client.get("/health/live")  # warm: the first request's one-off allocations are not the export's
+        tracemalloc.start()
+        try:
+            async with client.stream("GET", EXPORT, params=params, headers=headers) as response:
+                async for chunk in response.aiter_raw():
+                    received += len(chunk)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
     assert received > 20_000_000
-    # Server and client both run in this process: all they allocated at once stays a fraction of the export.
-    assert peak < 8_000_000, f"peak {peak / 1e6:.1f} MB while exporting {received / 1e6:.1f} MB"
+    # Server and client both run in this process: all they allocated at once stays a fraction of the
+    # export (a 50-post batch is ~0.5 MB; holding the export whole took several times its 20 MB).
+    assert peak < 10_000_000, f"peak {peak / 1e6:.1f} MB while exporting {received / 1e6:.1f} MB"
 
 
 async def test_exports_per_user_run_a_limited_number_at_once(
