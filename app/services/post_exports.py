@@ -157,7 +157,17 @@ class PostExport:
         if export_format == "csv":
             yield PostExportRows(content=csv_header())
         after: KeysetCursor | None = None
-        while batch := await self._source.read_batch(after):
+        while True:
+            try:
+                batch = await self._source.read_batch(after)
+            except Exception:
+                # The database went away mid-export (the request's own checks passed long ago).
+                logger.exception("post export failed", format=export_format, total=total, done=self._done)
+                self._finished = True
+                yield PostExportFailed(code="export_failed", detail="The export could not be completed.")
+                return
+            if not batch:
+                break
             self._rendering = asyncio.create_task(asyncio.to_thread(render, batch))
             while (rows_done := await handed_over.get()) is not None:
                 yield PostExportProgress(done=rows_done, total=max(total, rows_done))

@@ -260,6 +260,26 @@ async def test_a_rendering_failure_ends_the_stream_with_an_error_event(
     assert "astimezone" in str(failure.exc_info[1])
 
 
+async def test_a_database_failure_mid_export_ends_the_stream_with_an_error_event(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, author: StoredUser, settings: Settings
+) -> None:
+    first = [PostRead.model_validate(await create_post(db_session, author.user))]
+
+    async def failing_source() -> ExportSource:
+        async def read_batch(after: KeysetCursor | None) -> Sequence[PostRead]:
+            if after is None:
+                return first
+            raise ConnectionRefusedError("PostgreSQL went away")  # what asyncpg raises when it cannot connect
+
+        return ExportSource(total=2, read_batch=read_batch)
+
+    app.dependency_overrides[posts_api.read_export_source] = failing_source
+    received = await export(client, bearer(author.user, settings), "ndjson")
+
+    assert [event.name for event in received] == ["progress", "progress", "rows", "error"]
+    assert received[-1].data == {"code": "export_failed", "detail": "The export could not be completed."}
+
+
 async def test_the_stream_holds_no_database_connection(
     app: FastAPI,
     served_app: str,
