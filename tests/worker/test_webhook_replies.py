@@ -11,13 +11,21 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings, WebhookSettings
 from app.models.webhook import Webhook, WebhookDelivery
-from app.resources import create_http_client
+from app.resources import Resources, create_http_client
+from app.schemas.events import EventType
+from app.services import events as events_service
 from app.services import webhook_delivery as webhook_delivery_service
+from app.worker.relay import relay_once
 from tests.support.dns import static_resolver
+from tests.support.factories import create_user
 from tests.support.receiver import http_receiver
+from tests.worker.conftest import ARQ_CLOSE_WARNING, run_burst
 
 pytestmark = pytest.mark.slow
 
@@ -98,3 +106,30 @@ async def test_a_reply_with_nul_bytes_is_recorded_without_them(http: httpx.Async
     async with http_receiver(status=503, reply_body=b"down\x00 for maintenance") as receiver:
         result = await attempt(http, f"{receiver.base_url}/hook", webhook_settings())
     assert result.error == "HTTP 503: down for maintenance"  # PostgreSQL refuses NUL in text
+
+
+@pytest.mark.filterwarnings(ARQ_CLOSE_WARNING)
+async def test_the_delivery_record_keeps_the_start_of_a_huge_error_reply(
+    worker_settings: Settings, resources: Resources, arq_pool: ArqRedis, db_session: AsyncSession
+) -> None:
+    owner = await create_user(db_session, worker_settings)
+    async with http_receiver(status=503, reply_bytes=BIG_REPLY_BYTES) as receiver:
+        db_session.add(
+            Webhook(
+                user_id=owner.user.id,
+                url=f"{receiver.base_url}/hook",
+                events=["post.published"],
+                secret="whsec_" + "A" * 32,
+            )
+        )
+        await db_session.commit()
+        async with resources.session_factory() as session:
+            await events_service.emit(session, EventType.POST_PUBLISHED, {"title": "big"})
+            await session.commit()
+        await relay_once(resources, arq_pool, batch_size=10)
+        await run_burst(worker_settings)
+
+    db_session.expire_all()
+    [delivery] = await db_session.scalars(select(WebhookDelivery))
+    assert (delivery.status, delivery.response_status) == ("pending", 503)  # retried later
+    assert delivery.last_error == "HTTP 503: " + "x" * worker_settings.webhooks.response_prefix_bytes
