@@ -10,10 +10,10 @@ RULE_MAP = Path("docs/rules.md")
 RULE_FAMILIES = {
     "SCH": 8,
     "ASY": 7,
-    "DB": 9,
-    "DEP": 11,
+    "DB": 10,
+    "DEP": 12,
     "ERR": 6,
-    "JOB": 6,
+    "JOB": 10,
     "API": 8,
     "TST": 9,
     "OPS": 9,

@@ -151,10 +151,28 @@ class WebhookSettings(BaseSettings):
     model_config = _group("WEBHOOKS_")
 
     allow_private_targets: bool = False
+    # Ports a webhook URL may name while private targets are refused: web servers, not a host's other services.
+    allowed_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=lambda: [80, 443])
+    # Subscriptions one user may hold: each is a delivery on every event it subscribes to.
+    max_per_user: Annotated[int, Field(ge=1)] = 10
+    # One deadline for each attempt: connect, send, the answer's headers and the kept part of its body.
     timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # How much of a receiver's reply body is kept (in the delivery's last_error); the rest is never read.
+    response_prefix_bytes: Annotated[int, Field(ge=0, le=65_536)] = 1024
     # With the defaults, retries wait up to 5 s, 10 s, 20 s, ... doubling to an hour: 12 attempts span ~2.5 h.
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 12
     retry_base_seconds: Annotated[float, Field(ge=0)] = 5.0
+
+
+class ExportSettings(BaseSettings):
+    """Exports of a user's own data, streamed in batches."""
+
+    model_config = _group("EXPORTS_")
+
+    # Rows read, rendered and sent at a time: what one export holds in memory (posts are at most 50 KB).
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
+    # Exports one user may run at once, across every process; one more is 429 too_many_exports.
+    max_concurrent_per_user: Annotated[int, Field(ge=1)] = 2
 
 
 class JobSettings(BaseSettings):
@@ -166,12 +184,18 @@ class JobSettings(BaseSettings):
     relay_idle_seconds: Annotated[float, Field(gt=0)] = 0.2
     max_concurrent_jobs: Annotated[int, Field(ge=1)] = 50
     job_timeout_seconds: Annotated[int, Field(ge=1)] = 60
+    # Arq's own re-runs, for a job cancelled mid-run (a shutdown); failures are retried through the outbox.
     max_tries: Annotated[int, Field(ge=1)] = 5
     # On SIGTERM, running jobs get this long to finish before they are cancelled.
     completion_wait_seconds: Annotated[int, Field(ge=0)] = 20
     # A row dispatched this long ago and still not processed is handed to the queue again.
     redispatch_after_seconds: Annotated[int, Field(ge=60)] = 600
-    max_dispatches: Annotated[int, Field(ge=1)] = 10
+    # Every attempt is one dispatch: a job that failed this many times stays failed, with its last_error.
+    max_dispatches: Annotated[int, Field(ge=1)] = 60
+    # A failed job runs again after base * 2**(n-1) seconds, jittered, at most max_delay apart: with
+    # the defaults it keeps trying for about an hour and runs within a minute of an outage ending.
+    retry_base_seconds: Annotated[float, Field(gt=0)] = 2.0
+    retry_max_delay_seconds: Annotated[float, Field(gt=0)] = 60.0
     keep_processed_days: Annotated[int, Field(ge=1)] = 7
     health_check_interval_seconds: Annotated[int, Field(ge=1)] = 10
 
@@ -199,6 +223,7 @@ class Settings(BaseModel):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
+    exports: ExportSettings = Field(default_factory=ExportSettings)
 
     @model_validator(mode="after")
     def _secrets_fit_the_environment(self) -> Self:

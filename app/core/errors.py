@@ -134,6 +134,18 @@ class EmailTaken(Conflict):
     default_detail = "An account with this e-mail address already exists."
 
 
+class WebhookLimitReached(Conflict):
+    code = "webhook_limit_reached"
+    title = "Webhook limit reached"
+    default_detail = "The account holds as many webhooks as it may; remove one first."
+
+
+class TooManyExports(RateLimited):
+    code = "too_many_exports"
+    title = "Too many exports at once"
+    default_detail = "This account already runs as many exports as it may; retry when one has finished."
+
+
 class InvalidGrant(BadRequest):
     """RFC 6749 §5.2 `invalid_grant`: bad credentials or an unusable refresh token."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import literal, or_, select
+from sqlalchemy import func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.post import Post
@@ -69,7 +69,16 @@ async def list_published_page(
     )
 
 
-async def list_by_author(session: AsyncSession, author_id: uuid.UUID) -> list[Post]:
-    """Every post of one author, drafts included, oldest first."""
-    statement = select(Post).where(Post.author_id == author_id).order_by(Post.created_at, Post.id)
-    return list(await session.scalars(statement))
+async def count_by_author(session: AsyncSession, author_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Post).where(Post.author_id == author_id)) or 0)
+
+
+async def list_by_author(
+    session: AsyncSession, author_id: uuid.UUID, *, after: KeysetCursor | None, limit: int
+) -> list[Post]:
+    """One author's posts, drafts included, oldest first: the `limit` after `after` (a keyset batch)."""
+    statement = select(Post).where(Post.author_id == author_id)
+    if after is not None:
+        statement = statement.where(tuple_(Post.created_at, Post.id) > tuple_(after.created_at, after.id))
+    # Walks ix_post_author_id_created_at_id: each batch costs the same, however deep.
+    return list(await session.scalars(statement.order_by(Post.created_at, Post.id).limit(limit)))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models.user import User
 from app.models.webhook import Webhook, WebhookDelivery
 from app.repositories.keyset import fetch_page
 from app.schemas.page import KeysetCursor, KeysetPage
@@ -43,7 +44,27 @@ async def list_owned_page(
 
 
 async def subscribed_to(session: AsyncSession, event: str) -> list[Webhook]:
-    return list(await session.scalars(select(Webhook).where(Webhook.events.contains([event]))))
+    """Webhooks subscribed to `event` whose owner is active: a subscription stops with its owner."""
+    statement = (
+        select(Webhook)
+        .join(User, User.id == Webhook.user_id)
+        .where(Webhook.events.contains([event]), User.is_active.is_(True))
+    )
+    return list(await session.scalars(statement))
+
+
+async def owner_is_active(session: AsyncSession, webhook: Webhook) -> bool:
+    return bool(await session.scalar(select(User.is_active).where(User.id == webhook.user_id)))
+
+
+async def count_owned_locking_owner(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """How many webhooks `user_id` holds, with the owner's row locked until the transaction ends.
+
+    The lock serialises one owner's registrations, so two at once cannot both see room
+    for one more; other owners are not held up.
+    """
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    return int(await session.scalar(select(func.count()).select_from(Webhook).where(Webhook.user_id == user_id)) or 0)
 
 
 async def add_delivery(session: AsyncSession, delivery: WebhookDelivery) -> WebhookDelivery:

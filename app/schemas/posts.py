@@ -84,14 +84,21 @@ class PostExportProgress(PostExportEvent):
     total: int = Field(ge=0)
 
 
+class PostExportRows(PostExportEvent):
+    """`rows`: the next piece of the file. The file is the `content` of every `rows` event, in order."""
+
+    event: ClassVar[str] = "rows"
+
+    content: str = Field(description="CSV text (the first piece is the header row) or newline-delimited JSON.")
+
+
 class PostExportComplete(PostExportEvent):
-    """`complete`: the last event of a successful export, carrying the whole file."""
+    """`complete`: the last event of a successful export."""
 
     event: ClassVar[str] = "complete"
 
     format: ExportFormat
     row_count: int = Field(ge=0, description="Posts in the export (CSV: rows after the header).")
-    content: str = Field(description="The export itself: CSV text or newline-delimited JSON.")
 
 
 class PostExportFailed(PostExportEvent):

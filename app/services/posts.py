@@ -13,7 +13,7 @@ from app.models.post import Post
 from app.models.user import User
 from app.repositories import posts as posts_repository
 from app.schemas.events import EventType
-from app.schemas.page import KeysetPage
+from app.schemas.page import KeysetCursor, KeysetPage
 from app.schemas.posts import PostCreate, PostListQuery, PostRead, PostStatus, PostUpdate
 from app.services import events as events_service
 
@@ -73,9 +73,16 @@ async def delete(session: AsyncSession, post: Post) -> None:
     await posts_repository.delete(session, post)
 
 
-async def list_for_export(session: AsyncSession, author: User) -> list[Post]:
-    """Everything `author` wrote, drafts included, oldest first."""
-    return await posts_repository.list_by_author(session, author.id)
+async def count_for_export(session: AsyncSession, author: User) -> int:
+    return await posts_repository.count_by_author(session, author.id)
+
+
+async def list_for_export(
+    session: AsyncSession, author_id: uuid.UUID, *, after: KeysetCursor | None, limit: int
+) -> list[PostRead]:
+    """The next batch of what `author_id` wrote, drafts included, oldest first, as plain data."""
+    posts = await posts_repository.list_by_author(session, author_id, after=after, limit=limit)
+    return [PostRead.model_validate(post) for post in posts]
 
 
 def _is_author(post: Post, user: User | None) -> bool:

@@ -102,6 +102,12 @@ async def retry(
     webhook = await webhooks_repository.get(session, delivery.webhook_id)
     if webhook is None:
         return
+    if not await webhooks_repository.owner_is_active(session, webhook):
+        # Deactivated since the event: nothing more is sent on the owner's behalf.
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = "the webhook's owner is deactivated"
+        await session.flush()
+        return
     await record(session, delivery, await send(http, resolver, settings, webhook, delivery), settings)
 
 
@@ -110,7 +116,8 @@ async def send(
 ) -> Attempt:
     if not settings.allow_private_targets:
         try:
-            await check_target(webhook.url, resolver)  # again: DNS may have changed since registration
+            # Again: DNS may have changed since registration, and so may the allowed ports.
+            await check_target(webhook.url, resolver, allowed_ports=settings.allowed_ports)
         except UnsafeTargetError as exc:
             return Attempt(error=f"unsafe target: {exc}", retryable=False)
     body = orjson.dumps(delivery.payload)
@@ -118,23 +125,63 @@ async def send(
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
+        # The reply is read raw and cut short: a compressed one would be unreadable, and could
+        # expand without limit if it were decompressed.
+        "accept-encoding": "identity",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(webhook.secret, msg_id, timestamp, body),
     }
+    return await _post(http, webhook.url, body, headers, settings)
+
+
+async def _post(
+    http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], settings: WebhookSettings
+) -> Attempt:
+    """POST and classify the answer, whatever the receiver does with its reply.
+
+    The status line decides; of the reply body only a prefix is kept for the delivery
+    record, and the connection is dropped without reading the rest, so a receiver that
+    answers with gigabytes costs a few kilobytes. One deadline covers connect, headers and
+    that prefix: httpx's timeouts bound each read, and a body dripping a byte at a time
+    would satisfy every one of them for as long as it liked.
+    """
+    status: int | None = None
+    retry_after: int | None = None
+    failure = "no answer"
+    prefix = bytearray()
+    limit = settings.response_prefix_bytes
     try:
-        response = await http.post(
-            webhook.url, content=body, headers=headers, timeout=settings.timeout_seconds, follow_redirects=False
-        )
+        async with (
+            asyncio.timeout(settings.timeout_seconds),
+            http.stream(
+                "POST", url, content=body, headers=headers, timeout=settings.timeout_seconds, follow_redirects=False
+            ) as response,
+        ):
+            status, retry_after = response.status_code, _retry_after(response)
+            async for chunk in response.aiter_raw():
+                prefix += chunk[: limit - len(prefix)]
+                if len(prefix) >= limit:
+                    break
+    except TimeoutError:
+        failure = f"no answer within {settings.timeout_seconds:g} s"
     except httpx.TransportError as exc:  # connect, read, write, timeout, protocol
-        return Attempt(error=repr(exc), retryable=True)
-    status = response.status_code
+        failure = repr(exc)
+    if status is None:
+        return Attempt(error=failure, retryable=True)
+    # The answer came: a reply body that was slow or broken off does not change what it said.
     return Attempt(
         response_status=status,
         retryable=status in RETRYABLE_STATUSES or status >= 500,
-        retry_after_seconds=_retry_after(response),
-        error=None if 200 <= status < 300 else f"HTTP {status}",
+        retry_after_seconds=retry_after,
+        error=None if 200 <= status < 300 else _describe(status, bytes(prefix)),
     )
+
+
+def _describe(status: int, reply: bytes) -> str:
+    """`HTTP 503: <the start of the reply>`, as text PostgreSQL accepts (no NUL characters)."""
+    text = reply.decode("utf-8", errors="replace").replace("\x00", "").strip()
+    return f"HTTP {status}: {text}" if text else f"HTTP {status}"
 
 
 async def record(session: AsyncSession, delivery: WebhookDelivery, attempt: Attempt, settings: WebhookSettings) -> None:

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import WebhookSettings
-from app.core.errors import FieldInvalid, NotFound
+from app.core.errors import FieldInvalid, NotFound, WebhookLimitReached
 from app.core.ssrf import Resolver, UnsafeTargetError, check_target
 from app.core.webhook_signing import new_secret
 from app.models.webhook import Webhook, WebhookDelivery
@@ -22,9 +22,11 @@ async def register(
     url = str(data.url)
     if not settings.allow_private_targets:
         try:
-            await check_target(url, resolver)
+            await check_target(url, resolver, allowed_ports=settings.allowed_ports)
         except UnsafeTargetError as exc:
             raise FieldInvalid("url", f"Webhooks cannot target this URL: {exc}.", error_type="unsafe_url") from exc
+    if await webhooks_repository.count_owned_locking_owner(session, user_id) >= settings.max_per_user:
+        raise WebhookLimitReached(f"An account can hold at most {settings.max_per_user} webhooks; remove one first.")
     webhook = Webhook(
         user_id=user_id,
         url=url,

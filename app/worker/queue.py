@@ -8,11 +8,13 @@ app/worker/settings.py, nothing else.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from arq import Retry as ArqRetry
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import result_key_prefix
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -72,12 +74,25 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return base
 
 
-async def enqueue(pool: ArqRedis, settings: Settings, function: str, outbox_id: uuid.UUID) -> bool:
-    """Queue one outbox row's job. False when it is already queued, running or recently done."""
-    job = await pool.enqueue_job(
-        function, str(outbox_id), _job_id=job_id(settings, outbox_id), _queue_name=queue_name(settings)
-    )
-    return job is not None
+async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[tuple[str, uuid.UUID]]) -> set[uuid.UUID]:
+    """Queue the job of each `(function, outbox row id)`; return the ids the queue accepted.
+
+    The contract the relay relies on: an id is in the result only when this call put its
+    job in the queue, and only those rows may be marked dispatched. A row refused because
+    its job is still queued or running stays undispatched, and the relay offers it again.
+
+    A result left by an earlier run of the same job id (a failure, or a worker configured
+    to keep results) would make Arq refuse the job for as long as it is kept, silently: it
+    is deleted first. The outbox row, not Arq's result, says whether the work is done.
+    """
+    accepted: set[uuid.UUID] = set()
+    for function, outbox_id in jobs:
+        key = job_id(settings, outbox_id)
+        await pool.delete(result_key_prefix + key)
+        job = await pool.enqueue_job(function, str(outbox_id), _job_id=key, _queue_name=queue_name(settings))
+        if job is not None:
+            accepted.add(outbox_id)
+    return accepted
 
 
 def retry_later(delay_seconds: float) -> Exception:

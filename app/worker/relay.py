@@ -36,14 +36,16 @@ async def relay_once(
     now = datetime.now(UTC)
     async with unit_of_work(resources.session_factory) as session:
         rows = await outbox_repository.claim_due(session, now=now, limit=batch_size)
-        for row in rows:
-            async with asyncio.timeout(enqueue_timeout):
-                await queue.enqueue(pool, resources.settings, row.job_name, row.id)
+        async with asyncio.timeout(enqueue_timeout):
+            accepted = await queue.enqueue(pool, resources.settings, [(row.job_name, row.id) for row in rows])
+        # Only what the queue accepted is dispatched; a refused row stays due and is offered again.
+        dispatched = [row for row in rows if row.id in accepted]
+        for row in dispatched:
             row.dispatched_at = now
             row.dispatch_count += 1
     if rows:
-        logger.debug("outbox rows dispatched", count=len(rows))
-    return len(rows)
+        logger.debug("outbox rows dispatched", count=len(dispatched), refused=len(rows) - len(dispatched))
+    return len(dispatched)
 
 
 async def relay_forever(resources: Resources, pool: queue.Pool, settings: JobSettings) -> None:

@@ -3,19 +3,29 @@
 A job that runs twice (at-least-once delivery, a redispatch after a crash)
 finds its row processed and returns: its effect happens once (JOB-3). The row
 lock keeps a second copy waiting until the first has committed.
+
+A job that fails is retried through its outbox row, not through Arq: the row goes
+back to the relay with `available_at` pushed out by an exponential backoff, until
+it succeeds or `JOBS_MAX_DISPATCHES` attempts are spent. The schedule lives in
+PostgreSQL, so it survives restarts and Redis outages, and every job kind gets it.
+Arq's own retries would give up after a few tries and leave the row waiting for
+the redispatch cron (docs/jobs.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.config import JobSettings
 from app.db.session import unit_of_work
 from app.repositories import outbox as outbox_repository
 from app.schemas.jobs import PAYLOADS, JobName, JobPayload
@@ -25,25 +35,27 @@ from app.worker.context import WorkerContext, worker_context
 logger = structlog.get_logger(__name__)
 
 Handler = Callable[[WorkerContext, AsyncSession, Any], Awaitable[None]]
-MAX_RETRY_DELAY_SECONDS = 300
+# The job's work gets this share of JOBS_JOB_TIMEOUT_SECONDS; the rest is left for scheduling
+# its retry, so an overrun is a failure we retry rather than a job Arq cancels and forgets.
+WORK_SHARE_OF_TIMEOUT = 0.8
 
 
 async def run(ctx: dict[str, Any], job: JobName, outbox_id: str, handler: Handler) -> str:
     context = worker_context(ctx)
-    attempt = int(ctx.get("job_try", 1))
-    with structlog.contextvars.bound_contextvars(job=str(job), outbox_id=outbox_id, attempt=attempt):
+    row_id = uuid.UUID(outbox_id)
+    with structlog.contextvars.bound_contextvars(job=str(job), outbox_id=outbox_id):
         try:
-            return await _run_once(context, job, uuid.UUID(outbox_id), handler)
+            async with asyncio.timeout(context.settings.jobs.job_timeout_seconds * WORK_SHARE_OF_TIMEOUT):
+                return await _run_once(context, job, row_id, handler)
         except ValidationError as exc:
-            # A payload that does not fit its schema will never fit: fail now, do not retry.
+            # A payload that does not fit its schema will never fit: no retry.
             logger.exception("job payload invalid", errors=exc.errors(include_input=False))
-            await _record_error(context, uuid.UUID(outbox_id), repr(exc))
-            raise
+            await _record_failure(context, row_id, repr(exc), retry=False)
+            return "invalid payload"
         except Exception as exc:
-            delay = min(2**attempt, MAX_RETRY_DELAY_SECONDS)
-            logger.warning("job failed; will retry", error=repr(exc), retry_in_seconds=delay, exc_info=exc)
-            await _record_error(context, uuid.UUID(outbox_id), repr(exc))
-            raise queue.retry_later(delay) from exc
+            logger.warning("job failed", error=repr(exc), exc_info=exc)
+            await _record_failure(context, row_id, repr(exc), retry=True)
+            return "failed"
 
 
 async def _run_once(context: WorkerContext, job: JobName, outbox_id: uuid.UUID, handler: Handler) -> str:
@@ -52,7 +64,7 @@ async def _run_once(context: WorkerContext, job: JobName, outbox_id: uuid.UUID, 
         if row is None:
             logger.warning("job has no outbox row")
             return "missing"
-        with structlog.contextvars.bound_contextvars(request_id=row.request_id):
+        with structlog.contextvars.bound_contextvars(request_id=row.request_id, attempt=row.dispatch_count):
             if row.processed_at is not None:
                 logger.info("job already processed")
                 return "already processed"
@@ -64,12 +76,34 @@ async def _run_once(context: WorkerContext, job: JobName, outbox_id: uuid.UUID, 
     return "processed"
 
 
-async def _record_error(context: WorkerContext, outbox_id: uuid.UUID, error: str) -> None:
-    """Keep the last failure on the row for operators; the job's own transaction was rolled back."""
+def retry_delay_seconds(attempt: int, settings: JobSettings) -> float:
+    """Exponential with jitter, capped: a long outage is retried about every `retry_max_delay_seconds`."""
+    ceiling = min(settings.retry_base_seconds * 2 ** max(attempt - 1, 0), settings.retry_max_delay_seconds)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+async def _record_failure(context: WorkerContext, outbox_id: uuid.UUID, error: str, *, retry: bool) -> None:
+    """Keep the failure on the row and, while attempts remain, hand the row back to the relay for later.
+
+    The job's own transaction was rolled back; this is a new one. If even this cannot be
+    written (the database is down too), Arq is asked to run the job again instead.
+    """
+    settings = context.settings.jobs
     try:
         async with unit_of_work(context.resources.session_factory) as session:
             row = await outbox_repository.get_for_update(session, outbox_id)
-            if row is not None:
-                row.last_error = error[:2000]
-    except Exception as exc:  # noqa: BLE001 - best effort: the retry matters more than the note
-        logger.warning("could not record the job error", error=repr(exc))
+            if row is None or row.processed_at is not None:
+                return
+            row.last_error = error[:2000]
+            if not retry:
+                row.dispatch_count = max(row.dispatch_count, settings.max_dispatches)  # no attempts left
+            if row.dispatch_count >= settings.max_dispatches:
+                logger.error("job failed for good", attempts=row.dispatch_count, error=row.last_error)
+                return  # stays dispatched and unprocessed: the redispatch cron leaves it for an operator
+            delay = retry_delay_seconds(row.dispatch_count, settings)
+            row.dispatched_at = None
+            row.available_at = datetime.now(UTC) + timedelta(seconds=delay)
+            logger.info("job will be retried", attempt=row.dispatch_count, retry_in_seconds=round(delay, 2))
+    except Exception as exc:
+        logger.warning("could not schedule the job's retry; asking the queue instead", error=repr(exc))
+        raise queue.retry_later(settings.retry_max_delay_seconds) from exc

@@ -103,6 +103,7 @@ class WorkerSettings:
     job_completion_wait = settings.jobs.completion_wait_seconds
     # `arq --check` reads this key: refresh it often enough for a container health check.
     health_check_interval = settings.jobs.health_check_interval_seconds
-    # Results only need to outlive the relay's duplicate window; the outbox row is the record.
-    keep_result = 600
+    # No results: the outbox row is the record, and a kept result would make Arq refuse the same
+    # job id when the row is dispatched again (a retry, a redispatch) for as long as it is kept.
+    keep_result = 0
     poll_delay = 0.05

@@ -18,7 +18,7 @@ logger = structlog.get_logger(__name__)
 
 async def redispatch_lost_jobs(ctx: dict[str, Any]) -> int:
     """Rows dispatched long ago and never processed (their job vanished with a Redis failure,
-    or failed every try) go back to the relay, up to `JOBS_MAX_DISPATCHES` times."""
+    or was cancelled by a timeout) go back to the relay, up to `JOBS_MAX_DISPATCHES` dispatches."""
     context = worker_context(ctx)
     settings = context.settings.jobs
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.redispatch_after_seconds)

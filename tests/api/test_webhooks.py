@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -124,6 +126,13 @@ async def test_registration_needs_a_token(client: httpx.AsyncClient) -> None:
         "http://intranet.example.com/hook",
         "http://mixed.example.com/hook",
         "http://does-not-resolve.example/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[::ffff:0:a00:1]/hook",
+        "http://hooks.example.com:8443/hook",
+        "http://other.example.com:8443/x",
+        "http://user:secret@hooks.example.com/hook",
+        "http://hooks.example.com@127.0.0.1/hook",
     ],
 )
 async def test_internal_targets_are_refused(
@@ -136,10 +145,51 @@ async def test_internal_targets_are_refused(
 
 
 @pytest.mark.parametrize(
-    "url", ["https://hooks.example.com/receive", "http://other.example.com:8443/x", "https://93.184.216.34/"]
+    "url", ["https://hooks.example.com/receive", "http://other.example.com/x", "https://93.184.216.34:443/"]
 )
 async def test_public_targets_are_accepted(
     client: httpx.AsyncClient, owner: StoredUser, settings: Settings, guarded: None, url: str
 ) -> None:
     response = await client.post("/v1/webhooks", json={**HOOK, "url": url}, headers=bearer(owner.user, settings))
     assert response.status_code == 201, response.text
+
+
+async def test_other_ports_are_allowed_when_private_targets_are(
+    client: httpx.AsyncClient, owner: StoredUser, settings: Settings
+) -> None:
+    # Local development: a receiver on any local port.
+    response = await client.post(
+        "/v1/webhooks", json={**HOOK, "url": "http://127.0.0.1:8080/hook"}, headers=bearer(owner.user, settings)
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_subscriptions_per_user_are_capped(
+    app: FastAPI, client: httpx.AsyncClient, owner: StoredUser, stranger: StoredUser, settings: Settings
+) -> None:
+    override_settings(
+        app, settings, webhooks=WebhookSettings(_env_file=None, allow_private_targets=True, max_per_user=3)
+    )
+    headers = bearer(owner.user, settings)
+    created = [(await client.post("/v1/webhooks", json=HOOK, headers=headers)).json() for _ in range(3)]
+
+    refused = await client.post("/v1/webhooks", json=HOOK, headers=headers)
+    problem = assert_problem(refused, 409, "webhook_limit_reached")
+    assert "3" in problem["detail"]
+    assert len((await client.get("/v1/webhooks", headers=headers)).json()["items"]) == 3
+    # The cap is per account, and removing one makes room again.
+    assert (await client.post("/v1/webhooks", json=HOOK, headers=bearer(stranger.user, settings))).status_code == 201
+    assert (await client.delete(f"/v1/webhooks/{created[0]['id']}", headers=headers)).status_code == 204
+    assert (await client.post("/v1/webhooks", json=HOOK, headers=headers)).status_code == 201
+
+
+async def test_concurrent_registrations_cannot_overshoot_the_cap(
+    app: FastAPI, client: httpx.AsyncClient, owner: StoredUser, settings: Settings
+) -> None:
+    override_settings(
+        app, settings, webhooks=WebhookSettings(_env_file=None, allow_private_targets=True, max_per_user=3)
+    )
+    headers = bearer(owner.user, settings)
+    responses = await asyncio.gather(*(client.post("/v1/webhooks", json=HOOK, headers=headers) for _ in range(8)))
+    assert sorted(response.status_code for response in responses) == [201] * 3 + [409] * 5
+    assert len((await client.get("/v1/webhooks", headers=headers)).json()["items"]) == 3

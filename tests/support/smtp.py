@@ -51,8 +51,9 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server(delay_seconds: float = 0.0) -> Iterator[Inbox]:
-    inbox = Inbox(port=closed_port(), delay_seconds=delay_seconds)
+def smtp_server(delay_seconds: float = 0.0, *, port: int | None = None) -> Iterator[Inbox]:
+    """A running server; `port` brings one up where an earlier test saw nothing listening (an outage ending)."""
+    inbox = Inbox(port=port or closed_port(), delay_seconds=delay_seconds)
     controller = Controller(inbox, hostname=inbox.host, port=inbox.port)
     controller.start()
     try:

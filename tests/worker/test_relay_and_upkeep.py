@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from arq.connections import ArqRedis, create_pool
+from arq.constants import result_key_prefix
+from arq.jobs import Job, JobStatus
 from pydantic import RedisDsn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,6 +69,38 @@ async def test_concurrent_relays_never_dispatch_a_row_twice(
     assert sum(results) == 60  # SKIP LOCKED: each relay took rows nobody else held
     db_session.expire_all()
     assert set(await db_session.scalars(select(JobOutbox.dispatch_count))) == {1}
+
+
+async def test_a_row_the_queue_refuses_is_not_marked_dispatched(
+    resources: Resources, arq_pool: ArqRedis, db_session: AsyncSession
+) -> None:
+    [row] = await add_rows(db_session, 1)
+    # Its job is already in the queue (an earlier relay enqueued it, then failed to commit).
+    await arq_pool.enqueue_job(row.job_name, str(row.id), _job_id=queue.job_id(resources.settings, row.id))
+
+    assert await relay_once(resources, arq_pool, batch_size=10) == 0
+    db_session.expire_all()
+    [refused] = await db_session.scalars(select(JobOutbox))
+    assert (refused.dispatched_at, refused.dispatch_count) == (None, 0)  # offered again on the next pass
+
+
+async def test_a_result_left_by_an_earlier_run_does_not_block_the_next_dispatch(
+    resources: Resources, arq_pool: ArqRedis, db_session: AsyncSession
+) -> None:
+    [row] = await add_rows(db_session, 1, dispatch_count=1, last_error="SMTPServerDisconnected()")
+    # The failed first run's result, as Arq keeps it (keep_result) under the same job id.
+    await arq_pool.set(result_key_prefix + queue.job_id(resources.settings, row.id), b"failed", ex=600)
+
+    assert await relay_once(resources, arq_pool, batch_size=10) == 1
+    job = Job(
+        queue.job_id(resources.settings, row.id),
+        arq_pool,
+        _queue_name=queue.queue_name(resources.settings),
+        _deserializer=queue.deserialize,
+    )
+    assert await job.status() == JobStatus.queued
+    db_session.expire_all()
+    assert list(await db_session.scalars(select(JobOutbox.dispatch_count))) == [2]
 
 
 async def test_relay_with_redis_down_rolls_back_and_leaves_every_row_for_later(

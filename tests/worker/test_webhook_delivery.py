@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings, WebhookSettings
 from app.core.webhook_signing import verify
 from app.models.outbox import JobOutbox
+from app.models.user import User
 from app.models.webhook import Webhook, WebhookDelivery
 from app.resources import Resources
 from app.schemas.events import EventType
@@ -263,3 +264,53 @@ async def test_the_delivery_list_shows_status_and_attempts(
     assert (item["status"], item["attempts"], item["response_status"]) == ("delivered", 1, 200)
     assert uuid.UUID(item["id"]).version == 5  # derived from the event and the webhook
     assert item["delivered_at"].endswith("+00:00")
+
+
+@pytest.mark.respx(assert_all_called=False)
+async def test_a_deactivated_owners_webhooks_receive_nothing(
+    respx_mock: respx.MockRouter,
+    worker_settings: Settings,
+    resources: Resources,
+    arq_pool,
+    db_session: AsyncSession,
+    owner: StoredUser,
+) -> None:
+    departed = await create_user(db_session, worker_settings, is_active=False)
+    await subscribe(db_session, owner, "https://active.example.com/hook")
+    await subscribe(db_session, departed, "https://departed.example.com/hook")
+    active = respx_mock.post("https://active.example.com/hook").respond(200)
+    gone = respx_mock.post("https://departed.example.com/hook").respond(200)
+    await publish(resources)
+    await deliver(worker_settings, resources, arq_pool)
+
+    assert active.call_count == 1
+    assert not gone.called
+    [delivery] = await deliveries(db_session)  # none was even recorded for the departed owner
+    assert delivery.status == "delivered"
+
+
+@pytest.mark.respx(assert_all_called=False)
+async def test_a_pending_retry_stops_when_its_owner_is_deactivated(
+    respx_mock: respx.MockRouter,
+    worker_settings: Settings,
+    resources: Resources,
+    arq_pool,
+    db_session: AsyncSession,
+    owner: StoredUser,
+) -> None:
+    owner_id = owner.user.id
+    await subscribe(db_session, owner, "https://flaky.example.com/hook")
+    route = respx_mock.post("https://flaky.example.com/hook").respond(503)
+    await publish(resources)
+    await deliver(worker_settings, resources, arq_pool)
+    [delivery] = await deliveries(db_session)
+    assert delivery.status == "pending"
+
+    await db_session.execute(update(User).where(User.id == owner_id).values(is_active=False))
+    await db_session.commit()
+    await make_retries_due(db_session)
+    await deliver(worker_settings, resources, arq_pool)
+
+    assert route.call_count == 1  # the retry sent nothing
+    [delivery] = await deliveries(db_session)
+    assert (delivery.status, delivery.last_error) == ("failed", "the webhook's owner is deactivated")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings, SmtpSettings
@@ -105,7 +106,7 @@ async def test_a_job_that_runs_twice_sends_once(
     assert len(inbox.to(user["email"])) == 1
 
 
-async def test_a_failed_send_is_retried_and_recorded(
+async def test_a_failed_send_is_recorded_and_handed_back_for_a_later_retry(
     client: httpx.AsyncClient,
     settings: Settings,
     worker_settings: Settings,
@@ -119,6 +120,7 @@ async def test_a_failed_send_is_retried_and_recorded(
     smtp_down = settings.model_copy(
         update={"smtp": SmtpSettings(_env_file=None, port=closed_port(), timeout_seconds=1)}
     )
+    failed_at = datetime.now(UTC)
     await run_burst(smtp_down, max_tries=1)
 
     row = await outbox_row(db_session)
@@ -126,6 +128,38 @@ async def test_a_failed_send_is_retried_and_recorded(
     assert row.last_error is not None
     assert "Connect" in row.last_error or "connect" in row.last_error
     assert inbox.to(user["email"]) == []
+    # Back with the relay, due after a backoff: the retry does not depend on Arq keeping anything.
+    assert row.dispatched_at is None
+    assert row.available_at > failed_at
+    assert row.dispatch_count == 1
+
+    # Once the server answers and the retry is due, the mail goes out.
+    await db_session.execute(update(JobOutbox).values(available_at=datetime.now(UTC)))
+    await db_session.commit()
+    assert await relay_once(resources, arq_pool, batch_size=10) == 1
+    await run_burst(worker_settings)
+    assert len(inbox.to(user["email"])) == 1
+    row = await outbox_row(db_session)
+    assert (row.processed_at is not None, row.dispatch_count, row.last_error) == (True, 2, None)
+
+
+async def test_a_job_out_of_attempts_stays_failed_for_an_operator(
+    client: httpx.AsyncClient, settings: Settings, resources: Resources, arq_pool: ArqRedis, db_session: AsyncSession
+) -> None:
+    await sign_up(client)
+    await db_session.execute(update(JobOutbox).values(dispatch_count=settings.jobs.max_dispatches - 1))
+    await db_session.commit()
+    await relay_once(resources, arq_pool, batch_size=10)
+    smtp_down = settings.model_copy(
+        update={"smtp": SmtpSettings(_env_file=None, port=closed_port(), timeout_seconds=1)}
+    )
+    await run_burst(smtp_down)
+
+    row = await outbox_row(db_session)
+    assert row.dispatch_count == settings.jobs.max_dispatches
+    assert row.dispatched_at is not None  # not offered again, by the relay or by the redispatch cron
+    assert row.processed_at is None
+    assert row.last_error is not None
 
 
 async def test_nothing_is_queued_for_a_rolled_back_request(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from app.api import export_slots
 from app.api.conditional import NOT_MODIFIED_RESPONSE, ResourceTags
-from app.api.deps import DbSession
+from app.api.deps import DbSession, ResourcesDep, SettingsDep
 from app.api.idempotency import Idempotent
 from app.api.problems import problem_responses
 from app.api.routing import Route
@@ -18,13 +19,14 @@ from app.api.security import CurrentUser, OptionalUser, require_scope
 from app.api.sse import event_stream_response
 from app.core.scopes import Scope
 from app.models.post import Post
-from app.schemas.page import Page
+from app.schemas.page import KeysetCursor, Page
 from app.schemas.posts import (
     PostCreate,
     PostExportComplete,
     PostExportFailed,
     PostExportProgress,
     PostExportQuery,
+    PostExportRows,
     PostListQuery,
     PostRead,
     PostUpdate,
@@ -53,29 +55,46 @@ ReadablePost = Annotated[Post, Depends(post_tags.for_read(valid_post_id))]
 WritablePost = Annotated[Post, Depends(post_tags.for_write(valid_own_post_for_update))]
 
 
-async def read_own_posts(user: CurrentUser, session: DbSession) -> list[PostRead]:
-    """The caller's posts for an export, read here while the request's session is still open.
+async def read_export_source(
+    user: CurrentUser, session: DbSession, resources: ResourcesDep, settings: SettingsDep
+) -> post_exports_service.ExportSource:
+    """Where the caller's export reads from: a count now, then batches in sessions of their own.
 
-    `DbSession` commits and returns its connection as soon as the endpoint function returns,
-    and a streaming endpoint returns before its stream starts: the stream must not touch it.
+    `DbSession` returns its connection as soon as the endpoint function returns, and a
+    streaming endpoint returns before its stream starts: the stream must not touch it.
     """
-    return [PostRead.model_validate(post) for post in await posts_service.list_for_export(session, user)]
+    total = await posts_service.count_for_export(session, user)
+    return post_exports_service.source_for(
+        resources.session_factory, resources.engine, user.id, total, batch_size=settings.exports.batch_size
+    )
 
 
 async def open_export(
-    posts: Annotated[list[PostRead], Depends(read_own_posts)],
+    source: Annotated[post_exports_service.ExportSource, Depends(read_export_source)],
+    user: CurrentUser,
+    resources: ResourcesDep,
+    settings: SettingsDep,
 ) -> AsyncIterator[post_exports_service.PostExport]:
-    """The export behind one stream; its thread is stopped and awaited when the request ends.
+    """The export behind one stream, within the caller's concurrent-export limit; its thread is
+    stopped and awaited, and its slot given back, when the request ends.
 
     Request scope, so this exit runs after the response, however it ended. The endpoint's
     generator cannot own the thread: when a client disconnects, FastAPI stops reading the
     generator at its last `yield` and never closes it.
     """
-    export = post_exports_service.PostExport(posts)
-    try:
-        yield export
-    finally:
-        await export.close()
+    async with export_slots.export_slot(
+        resources.redis, user.id, settings.exports, key_prefix=settings.redis_key_prefix
+    ) as keep_alive:
+
+        async def read_batch(after: KeysetCursor | None) -> Sequence[PostRead]:
+            await keep_alive()  # a long export renews its slot's lease as it goes
+            return await source.read_batch(after)
+
+        export = post_exports_service.PostExport(post_exports_service.ExportSource(source.total, read_batch))
+        try:
+            yield export
+        finally:
+            await export.close()
 
 
 PostExportDep = Annotated[post_exports_service.PostExport, Depends(open_export, scope="request")]
@@ -119,11 +138,15 @@ async def list_posts(query: Annotated[PostListQuery, Query()], session: DbSessio
     response_class=EventSourceResponse,
     summary="Export my posts",
     description="Render all of the caller's posts, drafts included, as CSV or NDJSON, streamed as "
-    "Server-Sent Events: `progress` events while rendering, then one `complete` event carrying the "
-    "file, or one `error` event.",
+    "Server-Sent Events: `progress` events while rendering, the file in order as `rows` events (the "
+    "file is their `content` joined), then one `complete` event, or one `error` event. An account runs "
+    "at most `EXPORTS_MAX_CONCURRENT_PER_USER` exports at once (2 by default): one more is 429 "
+    "`too_many_exports` with `Retry-After`.",
     responses={
-        status.HTTP_200_OK: event_stream_response(PostExportProgress, PostExportComplete, PostExportFailed),
-        **problem_responses(401, 422),
+        status.HTTP_200_OK: event_stream_response(
+            PostExportProgress, PostExportRows, PostExportComplete, PostExportFailed
+        ),
+        **problem_responses(401, 422, 429),
     },
 )
 async def export_posts(

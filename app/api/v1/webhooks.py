@@ -41,7 +41,9 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
     summary="Register a webhook",
     description="Subscribe a URL to events. The response carries the signing secret; it is never shown again "
     "(except to a retry with the same `Idempotency-Key`, which gets the first response back and registers "
-    "nothing). URLs on loopback, private, link-local or other internal addresses are refused.",
+    "nothing). URLs on loopback, private, link-local or other internal addresses, or on ports other than the "
+    "allowed ones (80 and 443 by default), are refused. An account holds at most `WEBHOOKS_MAX_PER_USER` "
+    "webhooks (10 by default): one more is 409 `webhook_limit_reached`.",
     responses=problem_responses(401, 409, 422),
     dependencies=[Idempotent],
 )
