@@ -11,6 +11,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import DbSession
 from app.api.problems import problem_responses
+from app.api.rate_limits import AnonymousReadRateLimit
 from app.api.security import CurrentUser, OptionalUser, require_scope
 from app.api.sse import event_stream_response
 from app.core.scopes import Scope
@@ -93,8 +94,10 @@ async def create_post(body: PostCreate, user: CurrentUser, session: DbSession) -
     "",
     summary="List published posts",
     description="Published posts, newest first, a keyset page at a time. `author_id` keeps one author's posts; "
-    "`q` matches part of the title or body. Drafts never appear here.",
-    responses=problem_responses(422),
+    "`q` matches part of the title or body. Drafts never appear here. Without a token, reads are "
+    "limited per client address (429).",
+    responses=problem_responses(422, 429),
+    dependencies=[AnonymousReadRateLimit],
 )
 async def list_posts(query: Annotated[PostListQuery, Query()], session: DbSession) -> Page[PostRead]:
     page = await posts_service.list_published(session, query)
@@ -126,8 +129,9 @@ async def export_posts(
     "/{post_id}",
     summary="Read a post",
     description="One post by id. Anyone may read a published post; a draft only its author, "
-    "and for anyone else it does not exist (404).",
-    responses=problem_responses(401, 404, 422),
+    "and for anyone else it does not exist (404). Without a token, reads are limited per client address (429).",
+    responses=problem_responses(401, 404, 422, 429),
+    dependencies=[AnonymousReadRateLimit],
 )
 async def read_post(post: PostByPath) -> PostRead:
     return PostRead.model_validate(post)

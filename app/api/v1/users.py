@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import DbSession, SettingsDep
 from app.api.problems import problem_responses
+from app.api.rate_limits import SelfUpdateBody
 from app.api.security import CurrentUser, require_scope
 from app.core.scopes import Scope
 from app.models.user import User
 from app.schemas.page import Page
-from app.schemas.users import UserListQuery, UserRead, UserSelfUpdate, UserUpdate
+from app.schemas.users import UserListQuery, UserRead, UserUpdate
 from app.services import users as users_service
 
 me_router = APIRouter(prefix="/users", tags=["users"])
@@ -43,10 +44,11 @@ async def read_me(user: CurrentUser) -> UserRead:
     "/me",
     summary="Update my account",
     description="Change the name or the password. A new password needs `current_password`, "
-    "and signs out every session: all earlier tokens stop working.",
-    responses=problem_responses(401, 422),
+    "and signs out every session: all earlier tokens stop working. `current_password` checks share "
+    "the account's sign-in attempt limit (429).",
+    responses=problem_responses(401, 422, 429),
 )
-async def update_me(body: UserSelfUpdate, user: CurrentUser, session: DbSession, settings: SettingsDep) -> UserRead:
+async def update_me(body: SelfUpdateBody, user: CurrentUser, session: DbSession, settings: SettingsDep) -> UserRead:
     return UserRead.model_validate(await users_service.update_self(session, user, body, settings.auth))
 
 
