@@ -40,12 +40,17 @@ SECRET_KEYS = frozenset(
 )
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\$argon2(?:id|i|d)\$[^\s'\",)\]]+"), REDACTED),
+    (re.compile(r"\$argon2(?:id|i|d)\$[\w+/=$,.-]+"), REDACTED),
     (re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]*"), REDACTED),  # a JWT: base64url '{"' . payload . signature
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), REDACTED),
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/?#\s@]*:)[^@\s/]+@", re.IGNORECASE), rf"\g<1>{REDACTED}@"),
     (re.compile(r"\[parameters: .*?\](?=\s*(?:\n|\(Background|$))", re.DOTALL), f"[parameters: {REDACTED}]"),
     (re.compile(r"(Key \(.*?\)=\().*?(\) (?:already exists|is (?:not present|still referenced)))"), rf"\1{REDACTED}\2"),
+    # `password=...`, `"secret": "..."` written into free text, e.g. an exception message.
+    (
+        re.compile(r"""(\b(?:\w+_)?(?:password|passwd|secret|token|api_key)["']?\s*[=:]\s*["']?)[^\s"',;&)]+""", re.I),
+        rf"\1{REDACTED}",
+    ),
 )
 
 
