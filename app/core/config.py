@@ -52,6 +52,9 @@ class AppSettings(BaseSettings):
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     cors_origins: list[AnyHttpUrl] = Field(default_factory=list)
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    # The request line plus headers (431 beyond), and how long a client may take to send them.
+    max_header_bytes: Annotated[int, Field(ge=1024)] = 16_384
+    header_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     problem_base_url: AnyHttpUrl = AnyHttpUrl("https://errors.example.com/problems/")
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks,
