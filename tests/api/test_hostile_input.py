@@ -110,6 +110,25 @@ async def test_undecodable_bytes_in_a_query_string_never_fail_the_request(client
         json.loads(response.content.decode("utf-8"), parse_constant=_refuse_constant)
 
 
+FORM_BODIES = [
+    b"username=%FF%FE&password=x",
+    b"username=a%00b&password=x",
+    b"username=\xff\xfe&password=\xc0\x80",
+    b"username=" + b"a" * 5000 + b"&password=x",
+    b"password=only",
+    b"\x00\x00\x00",
+    b"username=a&username=b&password=x&grant_type=refresh_token",
+]
+
+
+@pytest.mark.parametrize("raw", FORM_BODIES, ids=range(len(FORM_BODIES)))
+async def test_any_token_form_gets_a_rendered_answer(client: httpx.AsyncClient, raw: bytes) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = await client.post("/v1/auth/token", content=raw, headers=headers)
+    assert 400 <= response.status_code < 500, response.text
+    json.loads(response.content.decode("utf-8"), parse_constant=_refuse_constant)
+
+
 # --- the 422 renderer ------------------------------------------------------------------------
 
 RAW_BODIES = [
