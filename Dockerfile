@@ -65,5 +65,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3)"]
 
-# The serving command is the one recorded in docs/decisions (OPS-3).
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--timeout-graceful-shutdown", "20"]
+# The serving command is the one recorded in docs/decisions (OPS-3). httptools, with the request-head
+# size and time limits uvicorn lacks (app/serving.py). --no-proxy-headers: X-Forwarded-For is believed
+# only from the proxies in APP_FORWARDED_ALLOW_IPS (docs/security.md), never from whoever connects.
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--loop", "uvloop", "--http", "app.serving:BoundedHttpToolsProtocol", "--no-proxy-headers", "--no-access-log", "--timeout-graceful-shutdown", "20"]

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import health, metrics
 from app.api import v1 as api_v1
@@ -64,6 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.app.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if settings.app.forwarded_allow_ips:
+        # The client address (rate limits, logs) comes from X-Forwarded-For only when the peer is a
+        # listed proxy. The serving command runs uvicorn with --no-proxy-headers, so this is the one place.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.app.forwarded_allow_ips)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[str(origin).rstrip("/") for origin in settings.app.cors_origins],

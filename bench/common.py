@@ -67,6 +67,8 @@ def server_environment(redis_url: str, **extra: str) -> dict[str, str]:
             "DATABASE_URL": bench_database_url(),
             "REDIS_URL": redis_url,
             "AUTH_JWT_SECRET": BENCH_JWT_SECRET,
+            # One load generator is one address: keep the anonymous-read limit counted but out of reach.
+            "RATE_LIMIT_ANONYMOUS_READ": "1000000/second",
             "PYTHONPATH": str(REPO_ROOT),
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }

@@ -20,6 +20,7 @@ RULE_FAMILIES = {
     # Added by the project itself, beyond the seed catalogue.
     "HTTP": 3,
     "TPL": 3,
+    "SEC": 10,
 }
 CITATION = re.compile(r"`([^`\s]+)`")
 FILE_SUFFIXES = (".py", ".md", ".toml", ".lock", ".ini", ".yml", ".yaml", ".json", ".sh", ".example")

@@ -13,7 +13,7 @@ from app.api.deps import ResourcesDep
 from app.api.problems import RETRY_AFTER_SECONDS_ON_OUTAGE, problem_responses
 from app.core.errors import ServiceUnavailable
 from app.core.version import SERVICE_VERSION
-from app.db.engine import ping
+from app.db.health import ping_outside_the_pool
 from app.resources import Resources
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -45,7 +45,8 @@ async def live() -> LiveStatus:
     "/ready",
     summary="Readiness probe",
     description="Answers 200 when PostgreSQL and Redis both answer within their timeouts; "
-    "503 Problem Details naming the failed checks otherwise.",
+    "503 Problem Details naming the failed checks otherwise. The database is asked on a connection "
+    "of the probe's own: a busy connection pool is load, not unreadiness.",
     responses=problem_responses(503),
 )
 async def ready(resources: ResourcesDep) -> ReadyStatus:
@@ -64,8 +65,7 @@ async def ready(resources: ResourcesDep) -> ReadyStatus:
 
 async def _check_database(resources: Resources) -> CheckStatus:
     try:
-        async with asyncio.timeout(resources.settings.database.health_timeout_seconds):
-            await ping(resources.engine)
+        await ping_outside_the_pool(resources.settings.database)
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the log says which
         logger.warning("readiness check failed", check="database", error=repr(exc))
         return "failed"

@@ -7,6 +7,7 @@ handlers. Each handler logs what it turns into a response (ERR-5).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
@@ -32,7 +33,7 @@ from app.core.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from app.db.errors import is_database_unavailable, is_unique_violation
+from app.db.errors import is_database_unavailable, is_invalid_data, is_unique_violation
 from app.schemas.problem import ProblemDetails, ValidationProblemDetails
 
 PROBLEM_JSON = "application/problem+json"
@@ -51,6 +52,11 @@ SECRET_FIELDS = frozenset(
     }
 )
 _REDACTED = "[redacted]"
+# How deep an echoed input is copied into a 422; deeper parts are replaced, so any input renders.
+_MAX_ECHO_DEPTH = 20
+_TRUNCATED = "[truncated]"
+# Python refuses to print integers longer than 4,300 digits; far shorter ones are never real input.
+_MAX_ECHO_INT_BITS = 1024
 
 logger = structlog.get_logger(__name__)
 
@@ -133,7 +139,8 @@ async def handle_http_exception(request: Request, exc: StarletteHTTPException) -
 
 
 async def handle_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [_redact_error(error) for error in jsonable_encoder(exc.errors())]
+    # Whatever the client sent (NaN, 1e999, lone surrogates, deep nesting), the 422 must render.
+    errors = [_redact_error(json_safe(error)) for error in exc.errors()]
     logger.info("request invalid", errors=[{"loc": e.get("loc"), "type": e.get("type")} for e in errors])
     return error_response(request, ValidationFailed(), detail=errors)
 
@@ -145,6 +152,11 @@ async def handle_database_error(request: Request, exc: Exception) -> JSONRespons
         return error_response(request, Conflict())
     if is_database_unavailable(exc):
         return _outage(request, exc, "database")
+    if is_invalid_data(exc):
+        # The schemas refuse what PostgreSQL cannot store; this is the backstop for a value they missed.
+        logger.warning("database refused a value", error=type(exc.__cause__ or exc).__name__)
+        error = {"type": "value_error", "loc": ["body"], "msg": "A value in the request cannot be stored."}
+        return error_response(request, ValidationFailed(), detail=[error])
     return await handle_unexpected_error(request, exc)
 
 
@@ -179,6 +191,29 @@ def _phrase(status_code: int) -> str:
         return HTTPStatus(status_code).phrase
     except ValueError:
         return "Error"
+
+
+def json_safe(value: object, depth: int = 0) -> Any:  # noqa: ANN401, PLR0911 - one return per JSON type
+    """A copy of `value` that strict JSON can carry: finite numbers, UTF-8 text, bounded depth."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        # A lone surrogate cannot be encoded as UTF-8: it is shown as its escape instead.
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, int):
+        return value if value.bit_length() <= _MAX_ECHO_INT_BITS else _TRUNCATED
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if depth >= _MAX_ECHO_DEPTH:
+        return _TRUNCATED
+    if isinstance(value, Mapping):
+        return {str(json_safe(str(key))): json_safe(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item, depth + 1) for item in value]
+    if isinstance(value, bytes):
+        return json_safe(value.decode("utf-8", "backslashreplace"))
+    # UUIDs, datetimes, exceptions in `ctx`...: FastAPI's encoder knows them; the result is made safe too.
+    return json_safe(jsonable_encoder(value), depth + 1)
 
 
 def _redact_error(error: dict[str, Any]) -> dict[str, Any]:

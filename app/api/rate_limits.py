@@ -15,10 +15,13 @@ import structlog
 from fastapi import Depends, Form, Request
 
 from app.api.deps import ResourcesDep, SettingsDep
+from app.api.security import CurrentUser, OptionalUser
 from app.core.config import Rate, Settings
 from app.core.errors import RateLimited
 from app.core.rate_limit import hit
 from app.resources import Resources
+from app.schemas.auth import PasswordGrantForm
+from app.schemas.users import UserSelfUpdate
 
 logger = structlog.get_logger(__name__)
 
@@ -26,7 +29,7 @@ RateOf = Callable[[Settings], Rate]
 
 
 def client_address(request: Request) -> str:
-    # Behind a proxy, run uvicorn with --proxy-headers so this is the real client.
+    # The peer, or the client a trusted proxy names (APP_FORWARDED_ALLOW_IPS); never a header anyone can send.
     return request.client.host if request.client else "unknown"
 
 
@@ -52,19 +55,67 @@ def limit_per_client(scope: str, rate_of: RateOf) -> Callable[..., Awaitable[Non
     return dependency
 
 
-async def limit_token_per_account(
-    resources: ResourcesDep, settings: SettingsDep, username: Annotated[str, Form(max_length=320)]
-) -> None:
-    """Caps guesses against one account, however many addresses they come from."""
+async def _limit_password_guesses(request: Request, resources: Resources, settings: Settings, account: str) -> None:
+    """Caps password guesses against one account: per (account, address) pair, then a looser ceiling.
+
+    The pair limit stops one address guessing; the account ceiling stops many addresses
+    guessing together. Someone else's wrong attempts use up only their own pair's budget,
+    so a handful of them cannot lock the owner out; only the ceiling can.
+    """
+    account = account.strip().lower()
     await _enforce(
         resources,
         settings,
-        scope="token-account",
-        key=username.strip().lower(),
+        scope="password-account-address",
+        key=f"{account}|{client_address(request)}",
+        rate_of=lambda settings: settings.rate_limit.token_per_account_address,
+    )
+    await _enforce(
+        resources,
+        settings,
+        scope="password-account",
+        key=account,
         rate_of=lambda settings: settings.rate_limit.token_per_account,
     )
 
 
+# The two dependencies below read the form or body the endpoint needs and hand it on, so it is
+# parsed and validated once: the endpoint takes it from them (`PasswordForm`, `SelfUpdateBody`).
+
+
+async def limit_token_per_account(
+    request: Request, resources: ResourcesDep, settings: SettingsDep, form: Annotated[PasswordGrantForm, Form()]
+) -> PasswordGrantForm:
+    """Guesses at the token endpoint, counted against the account named in the form."""
+    await _limit_password_guesses(request, resources, settings, form.username)
+    return form
+
+
+async def limit_current_password_checks(
+    request: Request, resources: ResourcesDep, settings: SettingsDep, body: UserSelfUpdate, user: CurrentUser
+) -> UserSelfUpdate:
+    """A `current_password` is a password guess too: it shares the account's budget with sign-ins."""
+    if body.current_password is not None:
+        await _limit_password_guesses(request, resources, settings, user.email)
+    return body
+
+
+async def limit_anonymous_reads(
+    request: Request, resources: ResourcesDep, settings: SettingsDep, viewer: OptionalUser
+) -> None:
+    """Reads without a token are counted per address; signed-in callers are not limited here."""
+    if viewer is None:
+        await _enforce(
+            resources,
+            settings,
+            scope="anonymous-read",
+            key=client_address(request),
+            rate_of=lambda settings: settings.rate_limit.anonymous_read,
+        )
+
+
 SignupRateLimit = Depends(limit_per_client("signup", lambda settings: settings.rate_limit.signup))
 TokenRateLimit = Depends(limit_per_client("token", lambda settings: settings.rate_limit.token))
-TokenAccountRateLimit = Depends(limit_token_per_account)
+PasswordForm = Annotated[PasswordGrantForm, Depends(limit_token_per_account)]
+SelfUpdateBody = Annotated[UserSelfUpdate, Depends(limit_current_password_checks)]
+AnonymousReadRateLimit = Depends(limit_anonymous_reads)

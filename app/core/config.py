@@ -6,6 +6,7 @@ with a message naming the variable instead of failing on the first request.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -51,18 +52,47 @@ class AppSettings(BaseSettings):
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     cors_origins: list[AnyHttpUrl] = Field(default_factory=list)
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    # The request line plus headers (431 beyond), and how long a client may take to send them.
+    max_header_bytes: Annotated[int, Field(ge=1024)] = 16_384
+    header_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     problem_base_url: AnyHttpUrl = AnyHttpUrl("https://errors.example.com/problems/")
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks,
+    # comma-separated, or `*`. Empty: every caller is the peer it connects from.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    msg = f"APP_FORWARDED_ALLOW_IPS: {entry!r} is not an IP address, a network or *"
+                    raise ValueError(msg) from None
+        return value
 
 
 class DatabaseSettings(BaseSettings):
     model_config = _group("DATABASE_")
 
-    url: PostgresDsn = PostgresDsn("postgresql+asyncpg://postgres@localhost:5432/service")
+    # repr=False: the DSN may hold a password, and a settings object can end up in a log or a traceback.
+    url: Annotated[PostgresDsn, Field(repr=False)] = PostgresDsn("postgresql+asyncpg://postgres@localhost:5432/service")
     pool_size: Annotated[int, Field(ge=1)] = 10
     max_overflow: Annotated[int, Field(ge=0)] = 5
     pool_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
     statement_timeout_ms: Annotated[int, Field(ge=100)] = 5_000
+    # The client's own bound on each statement: it holds when the server cannot answer at all
+    # (frozen, partitioned), where the server-side statement_timeout never fires.
+    command_timeout_seconds: Annotated[float, Field(gt=0)] = 6.0
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
     health_timeout_seconds: Annotated[float, Field(gt=0)] = 1.0
 
@@ -78,7 +108,7 @@ class DatabaseSettings(BaseSettings):
 class RedisSettings(BaseSettings):
     model_config = _group("REDIS_")
 
-    url: RedisDsn = RedisDsn("redis://localhost:6379/0")
+    url: Annotated[RedisDsn, Field(repr=False)] = RedisDsn("redis://localhost:6379/0")
     socket_timeout_seconds: Annotated[float, Field(gt=0)] = 2.0
     health_timeout_seconds: Annotated[float, Field(gt=0)] = 1.0
 
@@ -144,7 +174,12 @@ class RateLimitSettings(BaseSettings):
     # NoDecode: the value is the `N/unit` text, not JSON.
     signup: Annotated[Rate, NoDecode] = Rate.model_validate("5/minute")
     token: Annotated[Rate, NoDecode] = Rate.model_validate("10/minute")
-    token_per_account: Annotated[Rate, NoDecode] = Rate.model_validate("5/minute")
+    # Password guesses (token endpoint and `current_password`): per (account, address) pair, and a
+    # looser ceiling per account, so strangers' wrong attempts cannot lock the owner out.
+    token_per_account_address: Annotated[Rate, NoDecode] = Rate.model_validate("5/minute")
+    token_per_account: Annotated[Rate, NoDecode] = Rate.model_validate("30/minute")
+    # Reads without a token (published posts, search), per client address.
+    anonymous_read: Annotated[Rate, NoDecode] = Rate.model_validate("300/minute")
 
 
 class WebhookSettings(BaseSettings):

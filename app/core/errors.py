@@ -91,6 +91,15 @@ class PayloadTooLarge(AppError):
     default_detail = "The request body exceeds the size this service accepts."
 
 
+class RequestHeaderFieldsTooLarge(AppError):
+    """Raised by no handler: the server protocol (`app/serving.py`) answers it before the app sees the request."""
+
+    status_code = 431
+    code = "request_header_fields_too_large"
+    title = "Request header fields too large"
+    default_detail = "The request line and headers exceed the size this service accepts."
+
+
 class ValidationFailed(AppError):
     status_code = 422
     code = "validation_failed"
@@ -212,6 +221,7 @@ ERRORS_BY_STATUS: Mapping[int, type[AppError]] = {
         Conflict,
         PreconditionFailed,
         PayloadTooLarge,
+        RequestHeaderFieldsTooLarge,
         ValidationFailed,
         RateLimited,
         AppError,

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from app.core.config import Environment
+from app.core.log_redaction import redact_secrets
 
 _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -40,9 +41,9 @@ def configure_logging(env: Environment, level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
 
-    exception_processors: list[structlog.typing.Processor] = (
-        [] if env is Environment.LOCAL else [structlog.processors.format_exc_info]
-    )
+    # Tracebacks become plain text in every environment, never a rich one with local variables
+    # (those hold settings, passwords, tokens), and then pass the redaction like any other text.
+    exception_processors: list[structlog.typing.Processor] = [structlog.processors.format_exc_info, redact_secrets]
     formatter: dict[str, Any] = {
         "()": structlog.stdlib.ProcessorFormatter,
         "foreign_pre_chain": _SHARED_PROCESSORS,

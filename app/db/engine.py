@@ -34,8 +34,13 @@ def create_engine(settings: DatabaseSettings, *, application_name: str = "servic
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_seconds,
+        # Errors and logs never carry bind parameters: they hold password hashes, token hashes, secrets.
+        hide_parameters=True,
         connect_args={
+            # Every wait on the database is bounded, so a frozen server fails requests fast (503)
+            # instead of holding them: connecting, each statement (client-side, below), the pool.
             "timeout": settings.connect_timeout_seconds,
+            "command_timeout": settings.command_timeout_seconds,
             "server_settings": {
                 "application_name": application_name,
                 # The server cancels runaway statements; the client is never left waiting.

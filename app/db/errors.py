@@ -46,3 +46,14 @@ def is_database_unavailable(error: BaseException) -> bool:
         return isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError) and state is None
     # asyncpg raises plain OSError subclasses while connecting, and TimeoutError on connect timeout.
     return isinstance(error, ConnectionError | TimeoutError)
+
+
+def is_invalid_data(error: BaseException) -> bool:
+    """True when PostgreSQL refused a value the client sent (SQLSTATE class 22, data_exception).
+
+    A NUL in text, a number out of range, an impossible date: the request is at fault, not the server.
+    """
+    if isinstance(error, sa_exc.DBAPIError):
+        state = sqlstate(error)
+        return state is not None and state.startswith("22")
+    return False

@@ -20,6 +20,18 @@ class Post(VersionedMixin, TimestampMixin, Base):
         Index("ix_post_published_created_at_id", "created_at", "id", postgresql_where=text("status = 'published'")),
         # One author's posts: the list filtered by `author_id`, and the author's export.
         Index("ix_post_author_id_created_at_id", "author_id", "created_at", "id"),
+        # Search: `ILIKE '%words%'` on title or body. Trigram GIN indexes (pg_trgm) serve a pattern with
+        # a leading wildcard, which a B-tree cannot; partial, like the list they serve.
+        *(
+            Index(
+                f"ix_post_{column}_trgm",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+                postgresql_where=text("status = 'published'"),
+            )
+            for column in ("title", "body")
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, literal, or_, select, tuple_
+from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.post import Post
@@ -55,15 +55,21 @@ async def delete(session: AsyncSession, post: Post) -> None:
     await session.flush()
 
 
-async def list_published_page(
-    session: AsyncSession, *, author_id: uuid.UUID | None, q: str | None, after: KeysetCursor | None, limit: int
-) -> KeysetPage[Post]:
+def published(*, author_id: uuid.UUID | None = None, q: str | None = None) -> Select[Post]:
+    """Published posts, optionally one author's, optionally matching `q` (served by the trigram indexes)."""
     statement = select(Post).where(_IS_PUBLISHED)
     if author_id is not None:
         statement = statement.where(Post.author_id == author_id)
     if q:
         pattern = f"%{escape_like(q)}%"
         statement = statement.where(or_(Post.title.ilike(pattern), Post.body.ilike(pattern)))
+    return statement
+
+
+async def list_published_page(
+    session: AsyncSession, *, author_id: uuid.UUID | None, q: str | None, after: KeysetCursor | None, limit: int
+) -> KeysetPage[Post]:
+    statement = published(author_id=author_id, q=q)
     return await fetch_page(
         session, statement, created_at=Post.created_at, id_=Post.id, after=after, limit=limit, newest_first=True
     )

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from app.schemas.base import RequestSchema
+from app.schemas.base import FormSchema, RequestSchema
 
 
 class TokenPair(BaseModel):
@@ -19,3 +19,14 @@ class TokenPair(BaseModel):
 
 class RefreshTokenBody(RequestSchema):
     refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class PasswordGrantForm(FormSchema):
+    """The OAuth2 password grant (RFC 6749 §4.3.2), form-encoded. `username` is the e-mail."""
+
+    grant_type: Annotated[Literal["password"] | None, Field(description="`password`, when sent.")] = None
+    username: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=128, json_schema_extra={"format": "password"})]
+    scope: Annotated[str, Field(max_length=1000, description="Space-separated scopes to narrow the grant.")] = ""
+    client_id: Annotated[str | None, Field(max_length=200)] = None
+    client_secret: Annotated[str | None, Field(max_length=200, json_schema_extra={"format": "password"})] = None

@@ -1,8 +1,10 @@
 """The keyset page every list endpoint returns (SCH-4), and its opaque cursor.
 
 A cursor is the (created_at, id) of the last row on a page, as base64url JSON.
-Clients treat it as opaque; a tampered or foreign cursor fails validation (422)
-like any other bad parameter.
+Clients treat it as opaque. Only the exact text `encode_cursor` writes is accepted
+back: anything else (garbage, other types, an edited or re-encoded cursor, a
+timestamp outside the range we can compare) fails validation (422) like any
+other bad parameter, never later in the database (docs/decisions/0012-cursors.md).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer
@@ -33,24 +35,39 @@ class KeysetCursor:
 
 
 def encode_cursor(cursor: KeysetCursor) -> str:
-    raw = json.dumps([cursor.created_at.isoformat(), cursor.id.hex], separators=(",", ":")).encode()
+    created_at = cursor.created_at.astimezone(UTC).isoformat()
+    raw = json.dumps([created_at, cursor.id.hex], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def decode_cursor(value: object) -> KeysetCursor:
     if isinstance(value, KeysetCursor):
         return value
-    if not isinstance(value, str) or len(value) > _CURSOR_MAX_LENGTH:
+    cursor = _parse_cursor(value) if isinstance(value, str) and len(value) <= _CURSOR_MAX_LENGTH else None
+    # Round trip: only what we wrote comes back. This also refuses naive timestamps, and offsets
+    # that overflow when moved to UTC, before any SQL sees them.
+    if cursor is None or cursor.created_at.tzinfo is None or _encodes_to(cursor) != value:
         raise ValueError("invalid cursor")
+    return KeysetCursor(cursor.created_at.astimezone(UTC), cursor.id)
+
+
+def _parse_cursor(value: str) -> KeysetCursor | None:
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        created_at, row_id = json.loads(raw)
-        cursor = KeysetCursor(datetime.fromisoformat(created_at), uuid.UUID(hex=row_id))
-    except (binascii.Error, ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
-        raise ValueError("invalid cursor") from exc
-    if cursor.created_at.tzinfo is None:
-        raise ValueError("invalid cursor")
-    return cursor
+        decoded = json.loads(base64.urlsafe_b64decode(value.encode("ascii") + b"=" * (-len(value) % 4)))
+        match decoded:
+            case [str(created_at), str(row_id)]:
+                return KeysetCursor(datetime.fromisoformat(created_at), uuid.UUID(hex=row_id))
+            case _:
+                return None
+    except (binascii.Error, ValueError):  # JSONDecodeError, UnicodeError and bad dates or ids too
+        return None
+
+
+def _encodes_to(cursor: KeysetCursor) -> str | None:
+    try:
+        return encode_cursor(cursor)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 has no UTC equivalent
+        return None
 
 
 Cursor = Annotated[

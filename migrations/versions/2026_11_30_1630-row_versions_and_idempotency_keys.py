@@ -1,7 +1,7 @@
 """row versions for post and user, kept by a trigger; the idempotency_key table
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Created: 2026-11-30 16:30:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

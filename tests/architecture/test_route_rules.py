@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Form
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import OAuth2PasswordRequestForm
@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from app.api.idempotency import Idempotent
 from app.api.routing import Route
-from app.schemas.base import QuerySchema, RequestSchema
+from app.schemas.base import FormSchema, QuerySchema, RequestSchema, TextInputSchema
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -156,6 +156,41 @@ def test_http3_idempotent_routes_store_their_responses_and_document_409(app: Fas
     assert not find_idempotency_gaps(app)
 
 
+def _takes_text(annotation: object) -> bool:
+    """True when a parameter's type is, or may be, a plain str (str, str | None, list[str], ...)."""
+    if annotation is str:
+        return True
+    return any(_takes_text(argument) for argument in get_args(annotation))
+
+
+def find_unguarded_text_inputs(app: FastAPI) -> list[str]:
+    """Text reaching a route outside the input bases, whose one check refuses unstorable text (SEC-1).
+
+    Headers and cookies are left out: HTTP parsers refuse NUL in them before the app runs.
+    """
+    unguarded = []
+    for route in api_routes(app):
+        for dependant in [route.dependant, *dependencies(route.dependant)]:
+            for param in [*dependant.path_params, *dependant.query_params, *dependant.body_params]:
+                annotation = param.field_info.annotation
+                if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+                    if not issubclass(annotation, TextInputSchema):
+                        unguarded.append(f"{route.path}: {annotation.__name__} is not a TextInputSchema")
+                elif _takes_text(annotation):
+                    unguarded.append(f"{route.path}: {param.name} is text outside the input bases")
+    return unguarded
+
+
+def test_sec1_every_text_input_passes_the_input_bases(app: FastAPI) -> None:
+    assert not find_unguarded_text_inputs(app)
+
+
+def test_sec1_the_input_bases_share_one_text_check() -> None:
+    for base in (RequestSchema, QuerySchema, FormSchema):
+        assert issubclass(base, TextInputSchema)
+        assert base.model_config.get("allow_inf_nan") is False
+
+
 def test_asy1_every_route_is_async(app: FastAPI) -> None:
     assert not find_sync_routes(app)
 
@@ -199,6 +234,10 @@ def test_the_route_checks_catch_a_badly_written_app() -> None:
     def create_thing(body: LooseBody, _: Annotated[None, Depends(blocking_dependency)]) -> dict[str, str]:
         return {"name": body.name}
 
+    @router.post("/search")
+    async def search(q: str, username: Annotated[str | None, Form()] = None) -> LooseBody:
+        return LooseBody(name=f"{q}{username}")
+
     @router.get("/events", response_class=EventSourceResponse)
     async def stream_events() -> AsyncIterator[ServerSentEvent]:
         yield ServerSentEvent(data={"anything": "goes"})
@@ -214,6 +253,11 @@ def test_the_route_checks_catch_a_badly_written_app() -> None:
     assert find_sync_dependencies(bad) == {"blocking_dependency"}
     assert find_undeclared_responses(bad) == ["/things", "/events"]  # /orders declares LooseBody
     assert find_loose_request_models(bad) == ["/things: LooseBody must derive from RequestSchema"]
+    assert find_unguarded_text_inputs(bad) == [
+        "/things: LooseBody is not a TextInputSchema",
+        "/search: q is text outside the input bases",
+        "/search: username is text outside the input bases",
+    ]
     undocumented = find_undocumented_operations(bad)
     assert any("no description" in problem for problem in undocumented)
     assert any("422 is not documented as Problem Details" in problem for problem in undocumented)

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from sqlalchemy import column, insert, table, text
 
-from app.api.deps import DbSession, ResourcesDep
+from app.api.deps import DbSession, ResourcesDep, SettingsDep
 from app.api.problems import problem_responses
 from app.core.errors import Conflict
+from app.core.security import hash_password
 from app.models.post import Post
 from app.schemas.base import QuerySchema, RequestSchema
 
@@ -107,3 +108,39 @@ async def stale_write(session: DbSession, resources: ResourcesDep, post_id: uuid
         await other.execute(text("UPDATE post SET title = 'changed meanwhile' WHERE id = :id"), {"id": post_id})
     post.title = "changed on an outdated copy"
     return Written(rows=1)  # the commit, after this returns, is where the stale write is caught
+
+
+class Secrets(RequestSchema):
+    email: str
+    password: str
+
+
+_INSERT_USER = text(
+    'INSERT INTO "user" (id, email, name, password_hash, scopes, is_active, credentials_version)'
+    " VALUES (gen_random_uuid(), :email, :name, :password_hash, '{}', true, 1)"
+)
+
+
+@router.post(
+    "/store-twice",
+    summary="Unique violation",
+    description="Store an account with the password's hash twice: the second insert violates uniqueness.",
+    responses=problem_responses(409),
+)
+async def store_twice(body: Secrets, session: DbSession, settings: SettingsDep) -> Written:
+    values = {"email": body.email, "name": "x", "password_hash": await hash_password(body.password, settings.auth)}
+    for _ in range(2):
+        await session.execute(_INSERT_USER, values)
+    return Written(rows=2)
+
+
+@router.post(
+    "/store-unstorable",
+    summary="Data error",
+    description="Store an account whose name PostgreSQL refuses (a NUL), the password's hash beside it.",
+    responses=problem_responses(422),
+)
+async def store_unstorable(body: Secrets, session: DbSession, settings: SettingsDep) -> Written:
+    values = {"email": body.email, "name": "x\x00", "password_hash": await hash_password(body.password, settings.auth)}
+    await session.execute(_INSERT_USER, values)
+    return Written(rows=1)

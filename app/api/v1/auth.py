@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, BackgroundTasks, Request, status
 
 from app.api.deps import DbSession, SettingsDep
 from app.api.idempotency import IdempotentAnonymous
 from app.api.problems import problem_responses
-from app.api.rate_limits import SignupRateLimit, TokenAccountRateLimit, TokenRateLimit, client_address
+from app.api.rate_limits import PasswordForm, SignupRateLimit, TokenRateLimit, client_address
 from app.api.routing import Route
 from app.schemas.auth import RefreshTokenBody, TokenPair
 from app.schemas.users import UserCreate, UserRead
@@ -19,8 +16,6 @@ from app.services import auth as auth_service
 from app.services import users as users_service
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=Route)
-
-PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 
 
 @router.post(
@@ -43,13 +38,13 @@ async def signup(body: UserCreate, session: DbSession, settings: SettingsDep) ->
     description="OAuth2 password grant: `username` is the e-mail. The optional `scope` narrows the granted "
     "scopes; a scope the account lacks is refused with `invalid_scope`. Bad credentials give `invalid_grant`.",
     responses=problem_responses(400, 422, 429),
-    dependencies=[TokenRateLimit, TokenAccountRateLimit],
+    dependencies=[TokenRateLimit],
 )
 async def token(
     form: PasswordForm, request: Request, session: DbSession, settings: SettingsDep, background_tasks: BackgroundTasks
 ) -> TokenPair:
     tokens = await auth_service.login(
-        session, email=form.username, password=form.password, scope=" ".join(form.scopes) or None, settings=settings
+        session, email=form.username, password=form.password, scope=form.scope or None, settings=settings
     )
     background_tasks.add_task(audit_service.record, "signed_in", email=form.username, client=client_address(request))
     return tokens

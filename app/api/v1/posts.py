@@ -14,6 +14,7 @@ from app.api.conditional import NOT_MODIFIED_RESPONSE, ResourceTags
 from app.api.deps import DbSession, ResourcesDep, SettingsDep
 from app.api.idempotency import Idempotent
 from app.api.problems import problem_responses
+from app.api.rate_limits import AnonymousReadRateLimit
 from app.api.routing import Route
 from app.api.security import CurrentUser, OptionalUser, require_scope
 from app.api.sse import event_stream_response
@@ -123,8 +124,10 @@ async def create_post(
     "",
     summary="List published posts",
     description="Published posts, newest first, a keyset page at a time. `author_id` keeps one author's posts; "
-    "`q` matches part of the title or body. Drafts never appear here.",
-    responses=problem_responses(422),
+    "`q` matches part of the title or body. Drafts never appear here. Without a token, reads are "
+    "limited per client address (429).",
+    responses=problem_responses(422, 429),
+    dependencies=[AnonymousReadRateLimit],
 )
 async def list_posts(query: Annotated[PostListQuery, Query()], session: DbSession) -> Page[PostRead]:
     page = await posts_service.list_published(session, query)
@@ -161,8 +164,10 @@ async def export_posts(
     summary="Read a post",
     description="One post by id. Anyone may read a published post; a draft only its author, "
     "and for anyone else it does not exist (404). The `ETag` changes with every change to the post; "
-    "send it back in `If-None-Match` to get 304 while it is current.",
-    responses={**NOT_MODIFIED_RESPONSE, **problem_responses(401, 404, 422)},
+    "send it back in `If-None-Match` to get 304 while it is current. Without a token, reads are limited "
+    "per client address (429).",
+    responses={**NOT_MODIFIED_RESPONSE, **problem_responses(401, 404, 422, 429)},
+    dependencies=[AnonymousReadRateLimit],
 )
 async def read_post(post: ReadablePost) -> PostRead:
     return PostRead.model_validate(post)

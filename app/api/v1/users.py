@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from app.api.conditional import NOT_MODIFIED_RESPONSE, ResourceTags
 from app.api.deps import DbSession, SettingsDep
 from app.api.problems import problem_responses
+from app.api.rate_limits import SelfUpdateBody
 from app.api.routing import Route
 from app.api.security import CurrentUser, get_current_user, require_scope
 from app.core.scopes import Scope
 from app.models.user import User
 from app.schemas.page import Page
-from app.schemas.users import UserListQuery, UserRead, UserSelfUpdate, UserUpdate
+from app.schemas.users import UserListQuery, UserRead, UserUpdate
 from app.services import users as users_service
 
 me_router = APIRouter(prefix="/users", tags=["users"], route_class=Route)
@@ -63,12 +64,13 @@ async def read_me(user: ReadableMe) -> UserRead:
     "/me",
     summary="Update my account",
     description="Change the name or the password. A new password needs `current_password`, "
-    "and signs out every session: all earlier tokens stop working. With `If-Match`, only if the "
-    "account is still at that ETag (else 412).",
-    responses=problem_responses(401, 412, 422),
+    "and signs out every session: all earlier tokens stop working. `current_password` checks share "
+    "the account's sign-in attempt limit (429). With `If-Match`, only if the account is still at that "
+    "ETag (else 412).",
+    responses=problem_responses(401, 412, 422, 429),
 )
 async def update_me(
-    body: UserSelfUpdate, user: WritableMe, session: DbSession, settings: SettingsDep, response: Response
+    body: SelfUpdateBody, user: WritableMe, session: DbSession, settings: SettingsDep, response: Response
 ) -> UserRead:
     user = await users_service.update_self(session, user, body, settings.auth)
     user_tags.send(response, user)
