@@ -174,6 +174,14 @@ class JobSettings(BaseSettings):
     max_dispatches: Annotated[int, Field(ge=1)] = 10
     keep_processed_days: Annotated[int, Field(ge=1)] = 7
     health_check_interval_seconds: Annotated[int, Field(ge=1)] = 10
+    # The worker's own `/metrics` (job counters); unset, no server. Containers set 9000 on 0.0.0.0.
+    metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    metrics_host: str = "127.0.0.1"
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class Settings(BaseModel):

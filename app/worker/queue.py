@@ -54,9 +54,15 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return base
 
 
-async def enqueue(pool: ArqRedis, function: str, outbox_id: uuid.UUID) -> bool:
-    """Queue one outbox row's job. False when it is already queued, running or recently done."""
-    job = await pool.enqueue_job(function, str(outbox_id), _job_id=job_id(outbox_id))
+async def enqueue(pool: ArqRedis, function: str, outbox_id: uuid.UUID, *, traceparent: str | None = None) -> bool:
+    """Queue one outbox row's job. False when it is already queued, running or recently done.
+
+    `traceparent`, when tracing is on, travels as a keyword argument: the message's trace header.
+    """
+    if traceparent is None:
+        job = await pool.enqueue_job(function, str(outbox_id), _job_id=job_id(outbox_id))
+    else:
+        job = await pool.enqueue_job(function, str(outbox_id), _job_id=job_id(outbox_id), traceparent=traceparent)
     return job is not None
 
 

@@ -13,13 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import tracing
 from app.db.session import unit_of_work
 from app.repositories import outbox as outbox_repository
 from app.schemas.jobs import PAYLOADS, JobName, JobPayload
-from app.worker import queue
+from app.worker import metrics, queue
 from app.worker.context import WorkerContext, worker_context
 
 logger = structlog.get_logger(__name__)
@@ -28,22 +30,38 @@ Handler = Callable[[WorkerContext, AsyncSession, Any], Awaitable[None]]
 MAX_RETRY_DELAY_SECONDS = 300
 
 
-async def run(ctx: dict[str, Any], job: JobName, outbox_id: str, handler: Handler) -> str:
+async def run(
+    ctx: dict[str, Any], job: JobName, outbox_id: str, handler: Handler, *, traceparent: str | None = None
+) -> str:
     context = worker_context(ctx)
     attempt = int(ctx.get("job_try", 1))
-    with structlog.contextvars.bound_contextvars(job=str(job), outbox_id=outbox_id, attempt=attempt):
+    metrics.JOBS_STARTED.labels(job).inc()
+    # A child of the relay's span, itself in the trace of the request that recorded the row (decision 0071).
+    with (
+        context.resources.tracer.start_as_current_span(
+            f"job {job}",
+            context=tracing.context_from(traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={"messaging.system": "arq", "messaging.message.id": outbox_id, "job.attempt": attempt},
+        ),
+        structlog.contextvars.bound_contextvars(job=str(job), outbox_id=outbox_id, attempt=attempt),
+    ):
         try:
-            return await _run_once(context, job, uuid.UUID(outbox_id), handler)
+            outcome = await _run_once(context, job, uuid.UUID(outbox_id), handler)
         except ValidationError as exc:
             # A payload that does not fit its schema will never fit: fail now, do not retry.
+            metrics.JOBS_FINISHED.labels(job, "failed").inc()
             logger.exception("job payload invalid", errors=exc.errors(include_input=False))
             await _record_error(context, uuid.UUID(outbox_id), repr(exc))
             raise
         except Exception as exc:
+            metrics.JOBS_FINISHED.labels(job, "retried").inc()
             delay = min(2**attempt, MAX_RETRY_DELAY_SECONDS)
             logger.warning("job failed; will retry", error=repr(exc), retry_in_seconds=delay, exc_info=exc)
             await _record_error(context, uuid.UUID(outbox_id), repr(exc))
             raise queue.retry_later(delay) from exc
+        metrics.JOBS_FINISHED.labels(job, "succeeded").inc()
+        return outcome
 
 
 async def _run_once(context: WorkerContext, job: JobName, outbox_id: uuid.UUID, handler: Handler) -> str:
