@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, ClassVar
+from wsgiref.simple_server import WSGIServer
 
 import structlog
 from arq import cron, func
@@ -57,14 +59,20 @@ def build_startup(
             server, thread = start_http_server(
                 settings.jobs.metrics_port, addr=settings.jobs.metrics_host, registry=metrics_core.scrape_registry()
             )
-            stack.callback(thread.join)
-            stack.callback(server.shutdown)
+            stack.push_async_callback(asyncio.to_thread, _stop_metrics_server, server, thread)
         ctx["relay"] = asyncio.create_task(
             relay.relay_forever(resources, ctx["redis"], settings.jobs), name="outbox-relay"
         )
         logger.info("worker started")
 
     return startup
+
+
+def _stop_metrics_server(server: WSGIServer, thread: threading.Thread) -> None:
+    """Blocks until the server's loop notices (up to half a second): run in a thread, off the event loop."""
+    server.shutdown()
+    server.server_close()
+    thread.join()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
