@@ -65,6 +65,9 @@ class DatabaseSettings(BaseSettings):
     statement_timeout_ms: Annotated[int, Field(ge=100)] = 5_000
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
     health_timeout_seconds: Annotated[float, Field(gt=0)] = 1.0
+    # The URL points at PgBouncer in transaction mode: no cached or reused prepared-statement
+    # names, and no per-connection startup settings (docs/scaling.md#pgbouncer).
+    pgbouncer: bool = False
 
     @field_validator("url")
     @classmethod
