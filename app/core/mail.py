@@ -10,6 +10,7 @@ from typing import Protocol
 import aiosmtplib
 from opentelemetry import trace
 
+from app.core import tracing
 from app.core.config import SmtpSettings
 
 # Read once, at import: a job must not touch the disk on the event loop (ASY-2).
@@ -36,10 +37,15 @@ class SmtpMailer:
             message["From"] = self._settings.from_
         # No maintained OpenTelemetry instrumentation exists for aiosmtplib: one span by hand,
         # naming the server only. Recipients and the body stay out of the trace.
-        with self._tracer.start_as_current_span(
-            "smtp send",
-            kind=trace.SpanKind.CLIENT,
-            attributes={"server.address": self._settings.host, "server.port": self._settings.port},
+        with (
+            self._tracer.start_as_current_span(
+                "smtp send",
+                kind=trace.SpanKind.CLIENT,
+                attributes={"server.address": self._settings.host, "server.port": self._settings.port},
+                record_exception=False,
+                set_status_on_exception=False,
+            ),
+            tracing.failures_by_type(),
         ):
             await aiosmtplib.send(
                 message,

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +33,7 @@ from opentelemetry.metrics import NoOpMeter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace import Status, StatusCode
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -190,6 +191,21 @@ def context_from(traceparent: str | None) -> Context | None:
 def current_trace_id() -> str | None:
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
+
+
+@contextmanager
+def failures_by_type() -> Iterator[None]:
+    """Mark the current span failed with the exception's type alone.
+
+    For spans started with `record_exception=False, set_status_on_exception=False`: an
+    exception's message and traceback can carry an address or a payload (an SMTP refusal
+    names its recipients), and the SDK would copy both into the span.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        trace.get_current_span().set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
 
 
 def untraced() -> AbstractContextManager[None]:

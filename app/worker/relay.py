@@ -42,11 +42,16 @@ async def relay_once(
         async with unit_of_work(resources.session_factory) as session:
             rows = await outbox_repository.claim_due(session, now=now, limit=batch_size)
             for row in rows:
-                with resources.tracer.start_as_current_span(
-                    f"enqueue {row.job_name}",
-                    context=tracing.context_from(row.traceparent),
-                    kind=SpanKind.PRODUCER,
-                    attributes={"messaging.system": "arq", "messaging.message.id": str(row.id)},
+                with (
+                    resources.tracer.start_as_current_span(
+                        f"enqueue {row.job_name}",
+                        context=tracing.context_from(row.traceparent),
+                        kind=SpanKind.PRODUCER,
+                        attributes={"messaging.system": "arq", "messaging.message.id": str(row.id)},
+                        record_exception=False,
+                        set_status_on_exception=False,
+                    ),
+                    tracing.failures_by_type(),
                 ):
                     async with asyncio.timeout(enqueue_timeout):
                         # The job's span becomes a child of this one, as a consumer of a producer's message.

@@ -43,7 +43,10 @@ async def run(
             context=tracing.context_from(traceparent),
             kind=SpanKind.CONSUMER,
             attributes={"messaging.system": "arq", "messaging.message.id": outbox_id, "job.attempt": attempt},
+            record_exception=False,
+            set_status_on_exception=False,
         ),
+        tracing.failures_by_type(),
         structlog.contextvars.bound_contextvars(job=str(job), outbox_id=outbox_id, attempt=attempt),
     ):
         try:

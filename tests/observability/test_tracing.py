@@ -11,12 +11,12 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import tracing
-from app.core.config import Settings
+from app.core.config import Settings, SmtpSettings
 from app.models.outbox import JobOutbox
 from app.models.webhook import Webhook
 from app.resources import Resources
@@ -27,6 +27,7 @@ from app.worker.settings import build_startup
 from tests.observability.conftest import SpanLog
 from tests.support.factories import UserCreateFactory, create_user
 from tests.support.logs import events
+from tests.support.outages import closed_port
 from tests.support.receiver import http_receiver
 from tests.support.smtp import Inbox
 from tests.worker.conftest import ARQ_CLOSE_WARNING, run_burst
@@ -222,3 +223,29 @@ def test_an_exporter_endpoint_installs_the_sdk_and_the_instrumentation() -> None
     probe = run_probe({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
     assert probe["provider"] == "TracerProvider"
     assert probe["instrumented"] is True
+
+
+async def test_a_failed_send_marks_its_spans_failed_by_exception_type_only(
+    traced_client: httpx.AsyncClient,
+    traced_resources: Resources,
+    tracer_provider: TracerProvider,
+    settings: Settings,
+    arq_pool: ArqRedis,
+    spans: SpanLog,
+) -> None:
+    response = await traced_client.post("/v1/auth/signup", json=UserCreateFactory.build().model_dump())
+    assert response.status_code == 201
+    await relay_once(traced_resources, arq_pool, batch_size=10)
+    smtp_down = settings.model_copy(
+        update={"smtp": SmtpSettings(_env_file=None, port=closed_port(), timeout_seconds=1)}
+    )
+    await run_burst(smtp_down, max_tries=1, on_startup=build_startup(smtp_down, tracer_provider=tracer_provider))
+
+    [smtp] = spans.named("smtp send")
+    [job] = spans.named("job send_welcome_email")
+    assert smtp.status.status_code is StatusCode.ERROR
+    assert smtp.status.description == "SMTPConnectError"
+    assert job.status.status_code is StatusCode.ERROR
+    assert job.status.description == "Retry"  # the job will run again
+    # Messages and tracebacks stay in the logs: an SMTP refusal, for one, names its recipients.
+    assert [event.name for span in (smtp, job) for event in span.events] == []

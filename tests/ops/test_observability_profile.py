@@ -25,7 +25,7 @@ def profile_model(directory: Path, **environment: str) -> dict[str, Any]:
     compose_file = directory / COMPOSE_FILE.name
     shutil.copyfile(COMPOSE_FILE, compose_file)
     # `--profile` is a global option: before `config`, where compose_config cannot put it.
-    command = [tool("docker-compose"), "--project-directory", directory, "--file", compose_file]
+    command: list[str | Path] = [tool("docker-compose"), "--project-directory", directory, "--file", compose_file]
     result = run_tool([*command, "--profile", "observability", "config", "--format", "json"], cwd=directory)
     assert result.returncode == 0, result.stderr
     assert "level=warning" not in result.stderr, result.stderr
