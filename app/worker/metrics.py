@@ -9,5 +9,6 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 JOBS_STARTED = Counter("worker_jobs_started_total", "Job runs started, by job name.", ["job"])
-# outcome: succeeded (effect committed, or already done), retried (will run again), failed (for good).
+# outcome: succeeded (effect committed, or already done), retried (will run again), failed (for good:
+# an invalid payload, or the last of JOBS_MAX_TRIES).
 JOBS_FINISHED = Counter("worker_jobs_finished_total", "Job runs finished, by job name and outcome.", ["job", "outcome"])

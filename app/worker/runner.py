@@ -58,7 +58,9 @@ async def run(
             await _record_error(context, uuid.UUID(outbox_id), repr(exc))
             raise
         except Exception as exc:
-            metrics.JOBS_FINISHED.labels(job, "retried").inc()
+            # Arq gives up after the last try: count that run as failed, the others as retried.
+            last_try = attempt >= context.settings.jobs.max_tries
+            metrics.JOBS_FINISHED.labels(job, "failed" if last_try else "retried").inc()
             delay = min(2**attempt, MAX_RETRY_DELAY_SECONDS)
             logger.warning("job failed; will retry", error=repr(exc), retry_in_seconds=delay, exc_info=exc)
             await _record_error(context, uuid.UUID(outbox_id), repr(exc))

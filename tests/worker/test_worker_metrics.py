@@ -77,3 +77,15 @@ async def test_the_worker_serves_its_metrics_on_its_own_port(settings: Settings,
     async with httpx.AsyncClient() as client:
         with pytest.raises(httpx.ConnectError):  # closed with the worker
             await client.get(f"http://127.0.0.1:{port}/metrics")
+
+
+async def test_the_last_try_is_counted_as_failed(
+    client: httpx.AsyncClient, settings: Settings, resources: Resources, arq_pool: ArqRedis
+) -> None:
+    before = counts()
+    await sign_up(client)
+    await relay_once(resources, arq_pool, batch_size=10)
+    smtp = SmtpSettings(_env_file=None, port=closed_port(), timeout_seconds=1)
+    one_try = settings.model_copy(update={"smtp": smtp, "jobs": JobSettings(_env_file=None, max_tries=1)})
+    await run_burst(one_try, max_tries=1)
+    assert added(before) == {"started": 1, "succeeded": 0, "retried": 0, "failed": 1}
