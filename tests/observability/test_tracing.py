@@ -17,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import tracing
 from app.core.config import Settings, SmtpSettings
+from app.core.mail import SmtpMailer
 from app.models.outbox import JobOutbox
 from app.models.webhook import Webhook
 from app.resources import Resources
 from app.schemas.events import EventType
 from app.services import events as events_service
+from app.worker.context import CONTEXT_KEY, WorkerContext
 from app.worker.relay import relay_once
 from app.worker.settings import build_startup
+from app.worker.upkeep import redispatch_lost_jobs
 from tests.observability.conftest import SpanLog
 from tests.support.factories import UserCreateFactory, create_user
 from tests.support.logs import events
@@ -249,3 +252,20 @@ async def test_a_failed_send_marks_its_spans_failed_by_exception_type_only(
     assert job.status.description == "Retry"  # the job will run again
     # Messages and tracebacks stay in the logs: an SMTP refusal, for one, names its recipients.
     assert [event.name for span in (smtp, job) for event in span.events] == []
+
+
+async def test_a_cron_run_is_one_trace_and_idle_relay_polls_are_none(
+    traced_resources: Resources, settings: Settings, arq_pool: ArqRedis, spans: SpanLog
+) -> None:
+    ctx = {CONTEXT_KEY: WorkerContext(settings=settings, resources=traced_resources, mailer=SmtpMailer(settings.smtp))}
+    await redispatch_lost_jobs(ctx)
+    assert await relay_once(traced_resources, arq_pool, batch_size=10) == 0  # nothing due: an idle poll
+
+    [cron] = spans.named("cron redispatch_lost_jobs")
+    assert cron.parent is None
+    assert cron.context is not None
+    [update] = [span for span in spans.all() if span.name == "UPDATE"]
+    assert update.parent is not None
+    assert update.parent.span_id == cron.context.span_id
+    # The relay's polling SELECT ... FOR UPDATE SKIP LOCKED left no span at all.
+    assert [span.name for span in spans.all()] == ["cron redispatch_lost_jobs", "UPDATE"]
