@@ -269,3 +269,27 @@ async def test_a_cron_run_is_one_trace_and_idle_relay_polls_are_none(
     assert update.parent.span_id == cron.context.span_id
     # The relay's polling SELECT ... FOR UPDATE SKIP LOCKED left no span at all.
     assert [span.name for span in spans.all()] == ["cron redispatch_lost_jobs", "UPDATE"]
+
+
+def exporter_timeout(environ: dict[str, str]) -> float:
+    """The timeout the OTLP exporter was built with: the SDK offers no public accessor for it."""
+    processor = tracing.batch_processor(environ)
+    try:
+        timeout: float = processor._batch_processor._exporter._client._timeout  # type: ignore[attr-defined]
+    finally:
+        processor.shutdown()
+    return timeout
+
+
+def test_the_export_timeout_is_short_unless_the_standard_variable_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
+    assert exporter_timeout(endpoint) == tracing.DEFAULT_EXPORT_TIMEOUT_SECONDS
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "7")  # the SDK reads the variable itself
+    assert exporter_timeout({**endpoint, "OTEL_EXPORTER_OTLP_TIMEOUT": "7"}) == 7
+
+
+def test_an_unsupported_protocol_stops_the_process_with_a_reason() -> None:
+    with pytest.raises(ValueError, match="http/protobuf"):
+        tracing.batch_processor({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
