@@ -37,9 +37,12 @@ LABEL org.opencontainers.image.title="service" \
       org.opencontainers.image.base.name="docker.io/library/python:3.11-slim-bookworm"
 
 # A fixed numeric id, so `runAsNonRoot` style checks can verify it without reading /etc/passwd.
+# The metrics directory: every serving process writes its values there and a scrape adds them up
+# (docs/decisions/0072). Empty in every new container; Kubernetes mounts an emptyDir over it.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --no-log-init --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-       --shell /usr/sbin/nologin app
+       --shell /usr/sbin/nologin app \
+    && install -d -o 10001 -g 10001 -m 0700 /tmp/prometheus-multiproc
 
 WORKDIR /app
 
@@ -55,7 +58,8 @@ COPY --from=builder --chown=10001:10001 /app/app /app/app
 
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONPATH=/app \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus-multiproc
 
 USER 10001:10001
 

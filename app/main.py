@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -21,7 +22,10 @@ from app.api.openapi import install_openapi, operation_id
 from app.api.problems import handle_unexpected_error, install_problem_handlers
 from app.api.request_context import REQUEST_ID_HEADER
 from app.api.routing import install_routing
+from app.api.tracing import trace_requests
 from app.api.v1 import debug
+from app.core import metrics as metrics_core
+from app.core import tracing
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.core.version import SERVICE_VERSION
@@ -30,15 +34,20 @@ from app.resources import open_resources
 OPENAPI_URL = "/openapi.json"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """The app; traced when `OTEL_*` name an exporter, or with `tracer_provider` (tests pass one)."""
     settings = settings or get_settings()
     configure_logging(settings.app.env, settings.app.log_level)
+    tracer_provider = tracer_provider or tracing.configure_from_environment(f"{settings.app.name}-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_resources(settings, application_name=f"{settings.app.name}-api") as resources:
+        async with open_resources(
+            settings, application_name=f"{settings.app.name}-api", tracer_provider=tracer_provider
+        ) as resources:
             app.state.resources = resources
             yield
+        metrics_core.process_exited()
 
     serves_docs = settings.app.env.serves_docs
     app = FastAPI(
@@ -86,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     if serves_docs:
         install_docs(app, openapi_url=OPENAPI_URL)
+    if tracer_provider is not None:
+        trace_requests(app, tracer_provider)
     return app
 
 

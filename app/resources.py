@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import structlog
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.core import tracing
 from app.core.config import Settings
 from app.db.engine import create_engine, create_session_factory, ping
 
@@ -28,6 +31,8 @@ class Resources:
     session_factory: async_sessionmaker[AsyncSession]
     redis: Redis
     http: httpx.AsyncClient
+    # Our own spans (the relay, jobs, SMTP); the no-op tracer when tracing is off.
+    tracer: trace.Tracer = field(default_factory=trace.NoOpTracer)
 
 
 def create_redis(settings: Settings) -> Redis:
@@ -51,10 +56,14 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings, *, application_name: str) -> AsyncIterator[Resources]:
+async def open_resources(
+    settings: Settings, *, application_name: str, tracer_provider: TracerProvider | None = None
+) -> AsyncIterator[Resources]:
     engine = create_engine(settings.database, application_name=application_name)
     redis = create_redis(settings)
     http = create_http_client(settings)
+    if tracer_provider is not None:
+        tracing.instrument_clients(tracer_provider, engine=engine, redis=redis, http=http)
     try:
         # Fail at start-up, with the reason, rather than on the first request.
         await ping(engine)
@@ -64,6 +73,7 @@ async def open_resources(settings: Settings, *, application_name: str) -> AsyncI
             session_factory=create_session_factory(engine),
             redis=redis,
             http=http,
+            tracer=tracing.tracer(tracer_provider),
         )
     finally:
         await http.aclose()

@@ -16,7 +16,7 @@ RULE_FAMILIES = {
     "JOB": 10,
     "API": 8,
     "TST": 9,
-    "OPS": 9,
+    "OPS": 12,
     # Added by the project itself, beyond the seed catalogue.
     "HTTP": 3,
     "TPL": 3,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import exc as orm_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.request_context import REQUEST_ID_HEADER, request_id_of
+from app.core import tracing
 from app.core.config import Settings
 from app.core.errors import (
     ERRORS_BY_STATUS,
@@ -89,6 +90,10 @@ def problem_response(
         "code": code,
         "request_id": request_id,
     }
+    trace_id = tracing.current_trace_id()
+    if trace_id is not None:
+        # With tracing on, the id to paste into the trace UI; the request id stays the one to quote.
+        body["trace_id"] = trace_id
     response_headers = {**(headers or {}), REQUEST_ID_HEADER: request_id}
     if status == AuthenticationFailed.status_code:
         response_headers.setdefault("WWW-Authenticate", "Bearer")

@@ -95,6 +95,9 @@ class DatabaseSettings(BaseSettings):
     command_timeout_seconds: Annotated[float, Field(gt=0)] = 6.0
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
     health_timeout_seconds: Annotated[float, Field(gt=0)] = 1.0
+    # The URL points at PgBouncer in transaction mode: no cached or reused prepared-statement
+    # names, and no per-connection startup settings (docs/scaling.md#pgbouncer).
+    pgbouncer: bool = False
 
     @field_validator("url")
     @classmethod
@@ -233,6 +236,14 @@ class JobSettings(BaseSettings):
     retry_max_delay_seconds: Annotated[float, Field(gt=0)] = 60.0
     keep_processed_days: Annotated[int, Field(ge=1)] = 7
     health_check_interval_seconds: Annotated[int, Field(ge=1)] = 10
+    # The worker's own `/metrics` (job counters); unset, no server. Containers set 9000 on 0.0.0.0.
+    metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    metrics_host: str = "127.0.0.1"
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class IdempotencySettings(BaseSettings):

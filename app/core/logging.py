@@ -13,11 +13,13 @@ from typing import Any
 
 import structlog
 
+from app.core import log_tracing
 from app.core.config import Environment
 from app.core.log_redaction import redact_secrets
 
 _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
+    log_tracing.add_trace_ids,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -8,7 +8,9 @@ from string import Template
 from typing import Protocol
 
 import aiosmtplib
+from opentelemetry import trace
 
+from app.core import tracing
 from app.core.config import SmtpSettings
 
 # Read once, at import: a job must not touch the disk on the event loop (ASY-2).
@@ -26,18 +28,31 @@ class Mailer(Protocol):
 class SmtpMailer:
     """One SMTP conversation per message: mail is rare, and a pooled connection would time out idle."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, tracer: trace.Tracer | None = None) -> None:
         self._settings = settings
+        self._tracer = tracer or trace.NoOpTracer()
 
     async def send(self, message: EmailMessage) -> None:
         if "From" not in message:
             message["From"] = self._settings.from_
-        await aiosmtplib.send(
-            message,
-            hostname=self._settings.host,
-            port=self._settings.port,
-            timeout=self._settings.timeout_seconds,
-        )
+        # No maintained OpenTelemetry instrumentation exists for aiosmtplib: one span by hand,
+        # naming the server only. Recipients and the body stay out of the trace.
+        with (
+            self._tracer.start_as_current_span(
+                "smtp send",
+                kind=trace.SpanKind.CLIENT,
+                attributes={"server.address": self._settings.host, "server.port": self._settings.port},
+                record_exception=False,
+                set_status_on_exception=False,
+            ),
+            tracing.failures_by_type(),
+        ):
+            await aiosmtplib.send(
+                message,
+                hostname=self._settings.host,
+                port=self._settings.port,
+                timeout=self._settings.timeout_seconds,
+            )
 
 
 def render(template: str, *, to: str, subject: str, **values: str) -> EmailMessage:

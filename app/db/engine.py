@@ -10,7 +10,9 @@ that runs one statement needs no BEGIN/COMMIT at all.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -27,7 +29,8 @@ def create_engine(settings: DatabaseSettings, *, application_name: str = "servic
         # Outside a unit of work nothing runs in a transaction: the pre-ping below is then a
         # single round trip. Sessions that may write get their transaction from
         # `create_session_factory`; read-only requests run their statements as they are.
-        isolation_level="AUTOCOMMIT",
+        # Behind PgBouncer every statement needs a transaction around it (see `_connect_args`).
+        isolation_level=TRANSACTION_ISOLATION if settings.pgbouncer else "AUTOCOMMIT",
         # A connection that died while idle (database restart, failover) is replaced
         # on checkout instead of failing the first request that draws it.
         pool_pre_ping=True,
@@ -36,19 +39,41 @@ def create_engine(settings: DatabaseSettings, *, application_name: str = "servic
         pool_timeout=settings.pool_timeout_seconds,
         # Errors and logs never carry bind parameters: they hold password hashes, token hashes, secrets.
         hide_parameters=True,
-        connect_args={
-            # Every wait on the database is bounded, so a frozen server fails requests fast (503)
-            # instead of holding them: connecting, each statement (client-side, below), the pool.
-            "timeout": settings.connect_timeout_seconds,
-            "command_timeout": settings.command_timeout_seconds,
-            "server_settings": {
-                "application_name": application_name,
-                # The server cancels runaway statements; the client is never left waiting.
-                "statement_timeout": str(settings.statement_timeout_ms),
-                "idle_in_transaction_session_timeout": str(settings.statement_timeout_ms * 6),
-            },
-        },
+        connect_args=_connect_args(settings, application_name),
     )
+
+
+def _connect_args(settings: DatabaseSettings, application_name: str) -> dict[str, Any]:
+    server_settings = {
+        "application_name": application_name,
+        # The server cancels runaway statements; the client is never left waiting.
+        "statement_timeout": str(settings.statement_timeout_ms),
+        "idle_in_transaction_session_timeout": str(settings.statement_timeout_ms * 6),
+    }
+    # Every wait on the database is bounded, so a frozen server fails requests fast (503)
+    # instead of holding them: connecting, each statement (client-side `command_timeout`), the pool.
+    bounded_waits = {"timeout": settings.connect_timeout_seconds, "command_timeout": settings.command_timeout_seconds}
+    if not settings.pgbouncer:
+        return {**bounded_waits, "server_settings": server_settings}
+    # PgBouncer in transaction mode hands each transaction to any server connection:
+    # - a prepared statement made on one may be missing (or taken) on the next, so neither
+    #   asyncpg nor SQLAlchemy may cache one, and each gets a name no other can collide with
+    #   (SQLAlchemy's asyncpg docs, "Prepared Statement Name with PGBouncer");
+    # - asyncpg prepares and executes in two exchanges: outside a transaction PgBouncer may
+    #   put them on two server connections, so the engine is not in AUTOCOMMIT (above);
+    # - it refuses startup parameters it does not track: the timeouts are set on the role
+    #   instead (`ALTER ROLE ... SET statement_timeout = ...`, docs/scaling.md).
+    return {
+        **bounded_waits,
+        "server_settings": {"application_name": application_name},
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -39,6 +39,8 @@ class JobOutbox(TimestampMixin, Base):
     job_name: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # The W3C trace context of the request that recorded the row: the job continues its trace.
+    traceparent: Mapped[str | None] = mapped_column(String(55))
     available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     dispatch_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.outbox import JobOutbox
@@ -56,3 +56,11 @@ async def release_stale(session: AsyncSession, *, dispatched_before: datetime, m
 async def delete_processed(session: AsyncSession, *, processed_before: datetime) -> int:
     result = await session.execute(delete(JobOutbox).where(JobOutbox.processed_at < processed_before))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def oldest_due_at(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """When the oldest row still waiting for the relay became due (the relay's own index serves it)."""
+    statement = select(func.min(JobOutbox.available_at)).where(
+        JobOutbox.dispatched_at.is_(None), JobOutbox.processed_at.is_(None), JobOutbox.available_at <= now
+    )
+    return await session.scalar(statement)

@@ -17,6 +17,9 @@ class _ProblemBase(BaseModel):
     instance: str = Field(description="The path of the request that failed.")
     code: str = Field(description="Stable machine-readable error code.")
     request_id: str = Field(description="The request id, also sent as X-Request-ID.")
+    trace_id: str | None = Field(
+        default=None, description="The W3C trace id of this request, present only when tracing is on."
+    )
 
 
 class ProblemDetails(_ProblemBase):

@@ -8,14 +8,19 @@ outage only delays the job.
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import UTC, datetime
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import tracing
 from app.models.outbox import JobOutbox
 from app.repositories import outbox as outbox_repository
 from app.schemas.jobs import PAYLOADS, JobName, JobPayload
+
+logger = structlog.get_logger(__name__)
 
 
 async def enqueue(
@@ -29,7 +34,24 @@ async def enqueue(
         payload=payload.model_dump(mode="json"),
         # Carried into the job's log lines, so one id follows the work from request to worker.
         request_id=request_id if isinstance(request_id, str) else None,
+        # Likewise the trace: stored in this transaction, continued by the relay and the job.
+        traceparent=tracing.current_traceparent(),
     )
     if available_at is not None:
         row.available_at = available_at
     return await outbox_repository.add(session, row)
+
+
+async def lag_seconds(session: AsyncSession, *, timeout_seconds: float = 1.0) -> float | None:
+    """Age of the oldest due row no relay has taken (0 when none waits); None when the database did not answer.
+
+    Computed from the table, not by the worker: it keeps growing while no worker runs.
+    """
+    now = datetime.now(UTC)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            oldest = await outbox_repository.oldest_due_at(session, now=now)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        logger.warning("outbox lag unavailable", error=repr(exc))
+        return None
+    return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())

@@ -1,4 +1,7 @@
-"""The job functions Arq runs. Each is thin: it names its payload and hands the work to a service."""
+"""The job functions Arq runs. Each is thin: it names its payload and hands the work to a service.
+
+`traceparent` is the relay's span: the job continues the trace of the request that recorded it.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ async def _welcome(context: WorkerContext, session: AsyncSession, payload: Welco
     await notifications_service.send_welcome_email(session, context.mailer, payload)
 
 
-async def send_welcome_email(ctx: dict[str, Any], outbox_id: str) -> str:
-    return await runner.run(ctx, JobName.SEND_WELCOME_EMAIL, outbox_id, _welcome)
+async def send_welcome_email(ctx: dict[str, Any], outbox_id: str, traceparent: str | None = None) -> str:
+    return await runner.run(ctx, JobName.SEND_WELCOME_EMAIL, outbox_id, _welcome, traceparent=traceparent)
 
 
 async def _fan_out(context: WorkerContext, session: AsyncSession, payload: DispatchEvent) -> None:
@@ -27,8 +30,8 @@ async def _fan_out(context: WorkerContext, session: AsyncSession, payload: Dispa
     )
 
 
-async def dispatch_event(ctx: dict[str, Any], outbox_id: str) -> str:
-    return await runner.run(ctx, JobName.DISPATCH_EVENT, outbox_id, _fan_out)
+async def dispatch_event(ctx: dict[str, Any], outbox_id: str, traceparent: str | None = None) -> str:
+    return await runner.run(ctx, JobName.DISPATCH_EVENT, outbox_id, _fan_out, traceparent=traceparent)
 
 
 async def _retry_delivery(context: WorkerContext, session: AsyncSession, payload: DeliverWebhook) -> None:
@@ -37,5 +40,5 @@ async def _retry_delivery(context: WorkerContext, session: AsyncSession, payload
     )
 
 
-async def deliver_webhook(ctx: dict[str, Any], outbox_id: str) -> str:
-    return await runner.run(ctx, JobName.DELIVER_WEBHOOK, outbox_id, _retry_delivery)
+async def deliver_webhook(ctx: dict[str, Any], outbox_id: str, traceparent: str | None = None) -> str:
+    return await runner.run(ctx, JobName.DELIVER_WEBHOOK, outbox_id, _retry_delivery, traceparent=traceparent)

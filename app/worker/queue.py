@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from arq import Retry as ArqRetry
@@ -74,8 +74,16 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return base
 
 
-async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[tuple[str, uuid.UUID]]) -> set[uuid.UUID]:
-    """Queue the job of each `(function, outbox row id)`; return the ids the queue accepted.
+class QueuedJob(NamedTuple):
+    """One outbox row's job: its function, its row, and the trace it continues (when tracing is on)."""
+
+    function: str
+    outbox_id: uuid.UUID
+    traceparent: str | None = None
+
+
+async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[QueuedJob]) -> set[uuid.UUID]:
+    """Queue each job; return the outbox ids the queue accepted.
 
     The contract the relay relies on: an id is in the result only when this call put its
     job in the queue, and only those rows may be marked dispatched. A row refused because
@@ -84,12 +92,17 @@ async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[tuple[str, 
     A result left by an earlier run of the same job id (a failure, or a worker configured
     to keep results) would make Arq refuse the job for as long as it is kept, silently: it
     is deleted first. The outbox row, not Arq's result, says whether the work is done.
+    `traceparent` travels as a keyword argument: the message's trace header.
     """
     accepted: set[uuid.UUID] = set()
-    for function, outbox_id in jobs:
+    for function, outbox_id, traceparent in jobs:
         key = job_id(settings, outbox_id)
+        # A keyword only when tracing is on, so jobs queued without it keep their old shape.
+        trace_header: dict[str, Any] = {} if traceparent is None else {"traceparent": traceparent}
         await pool.delete(result_key_prefix + key)
-        job = await pool.enqueue_job(function, str(outbox_id), _job_id=key, _queue_name=queue_name(settings))
+        job = await pool.enqueue_job(
+            function, str(outbox_id), _job_id=key, _queue_name=queue_name(settings), **trace_header
+        )
         if job is not None:
             accepted.add(outbox_id)
     return accepted

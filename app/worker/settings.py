@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, ClassVar
+from wsgiref.simple_server import WSGIServer
 
 import structlog
 from arq import cron, func
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import start_http_server
 
+from app.core import metrics as metrics_core
+from app.core import tracing
 from app.core.config import Settings, get_settings
 from app.core.logging import adopt_logger, configure_logging
 from app.core.mail import SmtpMailer
@@ -26,11 +32,12 @@ from app.worker.context import CONTEXT_KEY, WorkerContext
 
 settings = get_settings()
 configure_logging(settings.app.env, settings.app.log_level)
+tracer_provider = tracing.configure_from_environment(f"{settings.app.name}-worker")
 logger = structlog.get_logger(__name__)
 
 
 def build_startup(
-    settings: Settings, *, resolver: Resolver = system_resolver
+    settings: Settings, *, resolver: Resolver = system_resolver, tracer_provider: TracerProvider | None = None
 ) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """The start-up hook for `settings`: one set of resources per worker process, and the relay."""
 
@@ -39,18 +46,33 @@ def build_startup(
         adopt_logger("arq")
         stack = AsyncExitStack()
         resources = await stack.enter_async_context(
-            open_resources(settings, application_name=f"{settings.app.name}-worker")
+            open_resources(settings, application_name=f"{settings.app.name}-worker", tracer_provider=tracer_provider)
         )
         ctx[CONTEXT_KEY] = WorkerContext(
-            settings=settings, resources=resources, mailer=SmtpMailer(settings.smtp), resolver=resolver
+            settings=settings,
+            resources=resources,
+            mailer=SmtpMailer(settings.smtp, resources.tracer),
+            resolver=resolver,
         )
         ctx["exit_stack"] = stack
+        if settings.jobs.metrics_port is not None:
+            server, thread = start_http_server(
+                settings.jobs.metrics_port, addr=settings.jobs.metrics_host, registry=metrics_core.scrape_registry()
+            )
+            stack.push_async_callback(asyncio.to_thread, _stop_metrics_server, server, thread)
         ctx["relay"] = asyncio.create_task(
             relay.relay_forever(resources, ctx["redis"], settings.jobs), name="outbox-relay"
         )
         logger.info("worker started")
 
     return startup
+
+
+def _stop_metrics_server(server: WSGIServer, thread: threading.Thread) -> None:
+    """Blocks until the server's loop notices (up to half a second): run in a thread, off the event loop."""
+    server.shutdown()
+    server.server_close()
+    thread.join()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -62,6 +84,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     stack: AsyncExitStack | None = ctx.get("exit_stack")
     if stack is not None:
         await stack.aclose()
+    metrics_core.process_exited()
     logger.info("worker stopped")
 
 
@@ -89,7 +112,7 @@ class WorkerSettings:
             unique=True,
         ),
     ]
-    on_startup = build_startup(settings)
+    on_startup = build_startup(settings, tracer_provider=tracer_provider)
     on_shutdown = shutdown
     redis_settings = queue.redis_settings(settings)
     # Every key Arq writes for this service (queue, health check, jobs) under the service's prefix.

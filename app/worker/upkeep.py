@@ -22,10 +22,12 @@ async def redispatch_lost_jobs(ctx: dict[str, Any]) -> int:
     context = worker_context(ctx)
     settings = context.settings.jobs
     cutoff = datetime.now(UTC) - timedelta(seconds=settings.redispatch_after_seconds)
-    async with unit_of_work(context.resources.session_factory) as session:
-        released = await outbox_repository.release_stale(
-            session, dispatched_before=cutoff, max_dispatches=settings.max_dispatches
-        )
+    # With tracing on: one trace per run with its statements inside, not a root span per statement.
+    with context.resources.tracer.start_as_current_span("cron redispatch_lost_jobs"):
+        async with unit_of_work(context.resources.session_factory) as session:
+            released = await outbox_repository.release_stale(
+                session, dispatched_before=cutoff, max_dispatches=settings.max_dispatches
+            )
     if released:
         logger.warning("lost jobs re-dispatched", count=released)
     return released
@@ -34,12 +36,13 @@ async def redispatch_lost_jobs(ctx: dict[str, Any]) -> int:
 async def delete_expired_records(ctx: dict[str, Any]) -> dict[str, int]:
     context = worker_context(ctx)
     now = datetime.now(UTC)
-    async with unit_of_work(context.resources.session_factory) as session:
-        jobs = await outbox_repository.delete_processed(
-            session, processed_before=now - timedelta(days=context.settings.jobs.keep_processed_days)
-        )
-        tokens = await refresh_tokens_repository.delete_expired(session, before=now)
-        # Requests ignore expired keys already; this only keeps the table small.
-        keys = await idempotency_keys_repository.delete_expired(session, now=now)
+    with context.resources.tracer.start_as_current_span("cron delete_expired_records"):
+        async with unit_of_work(context.resources.session_factory) as session:
+            jobs = await outbox_repository.delete_processed(
+                session, processed_before=now - timedelta(days=context.settings.jobs.keep_processed_days)
+            )
+            tokens = await refresh_tokens_repository.delete_expired(session, before=now)
+            # Requests ignore expired keys already; this only keeps the table small.
+            keys = await idempotency_keys_repository.delete_expired(session, now=now)
     logger.info("expired records deleted", processed_jobs=jobs, refresh_tokens=tokens, idempotency_keys=keys)
     return {"processed_jobs": jobs, "refresh_tokens": tokens, "idempotency_keys": keys}

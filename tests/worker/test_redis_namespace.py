@@ -50,7 +50,7 @@ async def pool(worker_settings: Settings) -> AsyncIterator[ArqRedis]:
 
 async def test_a_worker_takes_only_its_own_services_jobs(orders: Settings, billing: Settings, pool: ArqRedis) -> None:
     outbox_id = uuid.uuid4()
-    assert await queue.enqueue(pool, orders, [(JobName.SEND_WELCOME_EMAIL, outbox_id)]) == {outbox_id}
+    assert await queue.enqueue(pool, orders, [queue.QueuedJob(JobName.SEND_WELCOME_EMAIL, outbox_id)]) == {outbox_id}
 
     billing_worker = await run_burst(billing, queue_name=queue.queue_name(billing))
     assert (billing_worker.jobs_complete, billing_worker.jobs_failed, billing_worker.jobs_retried) == (0, 0, 0)
@@ -64,9 +64,11 @@ async def test_a_worker_takes_only_its_own_services_jobs(orders: Settings, billi
 async def test_the_same_job_id_in_two_services_is_two_jobs(orders: Settings, billing: Settings, pool: ArqRedis) -> None:
     """Arq dedupes by job id across the whole database: the ids must differ between services."""
     outbox_id = uuid.uuid4()
-    assert await queue.enqueue(pool, orders, [(JobName.SEND_WELCOME_EMAIL, outbox_id)]) == {outbox_id}
-    assert await queue.enqueue(pool, billing, [(JobName.SEND_WELCOME_EMAIL, outbox_id)]) == {outbox_id}
-    assert not await queue.enqueue(pool, orders, [(JobName.SEND_WELCOME_EMAIL, outbox_id)])  # JOB-3 still holds
+    assert await queue.enqueue(pool, orders, [queue.QueuedJob(JobName.SEND_WELCOME_EMAIL, outbox_id)]) == {outbox_id}
+    assert await queue.enqueue(pool, billing, [queue.QueuedJob(JobName.SEND_WELCOME_EMAIL, outbox_id)]) == {outbox_id}
+    assert not await queue.enqueue(
+        pool, orders, [queue.QueuedJob(JobName.SEND_WELCOME_EMAIL, outbox_id)]
+    )  # JOB-3 still holds
 
 
 async def test_rate_limits_are_counted_per_service(orders: Settings, billing: Settings, redis: Redis) -> None:
@@ -78,7 +80,7 @@ async def test_rate_limits_are_counted_per_service(orders: Settings, billing: Se
 
 
 async def test_every_key_a_service_writes_carries_its_name(orders: Settings, pool: ArqRedis, redis: Redis) -> None:
-    await queue.enqueue(pool, orders, [(JobName.SEND_WELCOME_EMAIL, uuid.uuid4())])
+    await queue.enqueue(pool, orders, [queue.QueuedJob(JobName.SEND_WELCOME_EMAIL, uuid.uuid4())])
     await hit(redis, prefix=orders.redis_key_prefix, scope="token", key="x", rate=Rate.model_validate("5/minute"))
     worker = await run_burst(orders, queue_name=queue.queue_name(orders), health_check_interval=0)
     assert worker.jobs_complete == 1
