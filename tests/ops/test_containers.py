@@ -431,7 +431,8 @@ def test_the_final_stage_holds_only_the_venv_and_the_code(stages: list[list[Inst
     copies = [instruction for instruction in final if instruction.keyword in {"COPY", "ADD"}]
     assert all(copy.keyword == "COPY" and copy.flags()["from"] == "builder" for copy in copies)
     sources = {copy.operands()[0] for copy in copies}
-    assert sources == {"/app/.venv", "/app/app", "/app/migrations", "/app/alembic.ini"}
+    # pyproject.toml: the version's one home (app/core/version.py), not a build input here.
+    assert sources == {"/app/.venv", "/app/app", "/app/migrations", "/app/alembic.ini", "/app/pyproject.toml"}
     # No uv binary and no build tools: the only RUN creates the user.
     assert not any(re.search(r"(^|/)uvx?$", source) or "astral-sh/uv" in source for source in sources)
     run = only(final, "RUN").arguments

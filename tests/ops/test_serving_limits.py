@@ -43,7 +43,8 @@ def readme_command() -> list[str]:
     [row] = [
         line for line in (REPO_ROOT / "README.md").read_text().splitlines() if line.startswith("| API, production")
     ]
-    match = re.search(r"`uv run (uvicorn [^`]+)`", row)
+    # The command may start with environment assignments (PROMETHEUS_MULTIPROC_DIR=...).
+    match = re.search(r"`(?:[A-Z_]+=(?:\$\([^)]*\)|\S+) )*uv run (uvicorn [^`]+)`", row)
     assert match, row
     return shlex.split(match[1])
 

@@ -86,6 +86,8 @@ async def test_the_last_try_is_counted_as_failed(
     await sign_up(client)
     await relay_once(resources, arq_pool, batch_size=10)
     smtp = SmtpSettings(_env_file=None, port=closed_port(), timeout_seconds=1)
-    one_try = settings.model_copy(update={"smtp": smtp, "jobs": JobSettings(_env_file=None, max_tries=1)})
+    # The row's last attempt: no dispatch is left for a retry through the outbox.
+    last_attempt = JobSettings(_env_file=None, max_tries=1, max_dispatches=1)
+    one_try = settings.model_copy(update={"smtp": smtp, "jobs": last_attempt})
     await run_burst(one_try, max_tries=1)
     assert added(before) == {"started": 1, "succeeded": 0, "retried": 0, "failed": 1}
