@@ -12,8 +12,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from app.api import health, metrics
 from app.api import v1 as api_v1
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
+from app.api.middleware.http_semantics import HttpSemanticsMiddleware
 from app.api.middleware.observability import ObservabilityMiddleware
 from app.api.middleware.request_id import RequestIdMiddleware
+from app.api.middleware.security_headers import SecurityHeadersMiddleware
+from app.api.middleware.trusted_host import AllowedHostsMiddleware
 from app.api.middleware.unhandled_errors import UnhandledErrorMiddleware
 from app.api.openapi import install_openapi, operation_id
 from app.api.problems import handle_unexpected_error, install_problem_handlers
@@ -56,8 +59,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first; CORS ends up outermost so even errors carry CORS headers.
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(HttpSemanticsMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.app.max_body_bytes)
+    app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.app.allowed_hosts)
     app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_paths=[path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url) if path],
+        strict_transport_security=settings.app.tls_terminated_upstream,
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(
         CORSMiddleware,
@@ -65,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        expose_headers=[REQUEST_ID_HEADER, "Retry-After", "WWW-Authenticate"],
     )
 
     app.include_router(health.router)

@@ -19,6 +19,7 @@ from app.core.config import Rate, Settings
 from app.core.errors import RateLimited
 from app.core.rate_limit import hit
 from app.resources import Resources
+from app.schemas.auth import TokenRequest
 
 logger = structlog.get_logger(__name__)
 
@@ -51,14 +52,16 @@ def limit_per_client(scope: str, rate_of: RateOf) -> Callable[..., Awaitable[Non
 
 
 async def limit_token_per_account(
-    resources: ResourcesDep, settings: SettingsDep, username: Annotated[str, Form(max_length=320)]
+    resources: ResourcesDep, settings: SettingsDep, form: Annotated[TokenRequest, Form()]
 ) -> None:
-    """Caps guesses against one account, however many addresses they come from."""
+    """Caps password guesses against one account, however many addresses they come from."""
+    if form.username is None:  # a refresh grant: the token itself is the secret, and it works once
+        return
     await _enforce(
         resources,
         settings,
         scope="token-account",
-        key=username.strip().lower(),
+        key=form.username.strip().lower(),
         rate_of=lambda settings: settings.rate_limit.token_per_account,
     )
 

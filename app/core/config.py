@@ -53,6 +53,10 @@ class AppSettings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     problem_base_url: AnyHttpUrl = AnyHttpUrl("https://errors.example.com/problems/")
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # Host header values the service answers to (`*.example.com` covers subdomains); any other is a 400.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"], min_length=1)
+    # True when a proxy in front terminates TLS: responses then carry Strict-Transport-Security.
+    tls_terminated_upstream: bool = False
 
 
 class DatabaseSettings(BaseSettings):

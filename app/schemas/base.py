@@ -7,6 +7,10 @@ Inherit from one of these instead of `BaseModel`, so the rules cannot be forgott
 - `QuerySchema`: query-string parameters. Unknown parameters are rejected; values
   are coerced, because a query string is always text.
 - `ReadSchema`: responses built from ORM rows (`from_attributes`).
+- `ProtocolFormSchema`: forms whose rules an external protocol fixes (the OAuth2
+  token request). RFC 6749 §3.2 says unknown parameters MUST be ignored, so they
+  are; values are not coerced and, unlike our own bodies, not stripped: a
+  password is exactly what was typed.
 """
 
 from __future__ import annotations
@@ -40,3 +44,7 @@ class QuerySchema(BaseModel):
 
 class ReadSchema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class ProtocolFormSchema(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)

@@ -100,8 +100,14 @@ BAD_TOKENS: dict[str, Callable[[uuid.UUID, Settings], str]] = {
 }
 
 
-async def _reference_body(client: httpx.AsyncClient) -> dict[str, Any]:
-    body = assert_problem(await client.get("/v1/users/me"), 401, "authentication_failed")
+INVALID_TOKEN_CHALLENGE = (
+    'Bearer error="invalid_token", error_description="The access token is invalid, expired or revoked."'
+)
+
+
+async def _reference_body(client: httpx.AsyncClient, token: str | None = None) -> dict[str, Any]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    body = assert_problem(await client.get("/v1/users/me", headers=headers), 401, "authentication_failed")
     del body["request_id"]
     return body
 
@@ -134,9 +140,10 @@ async def test_every_bad_token_gets_one_identical_401(
     token = BAD_TOKENS[kind](member.user.id, settings)
     response = await client.get("/v1/users/me", headers={"Authorization": f"Bearer {token}"})
     body = assert_problem(response, 401, "authentication_failed")
-    assert response.headers["www-authenticate"] == "Bearer"
+    # RFC 6750 §3.1: a token was presented, so the challenge says it is invalid; the same for every cause.
+    assert response.headers["www-authenticate"] == INVALID_TOKEN_CHALLENGE
     del body["request_id"]
-    assert body == await _reference_body(client)
+    assert body == await _reference_body(client, token="garbage")
 
 
 @pytest.mark.parametrize("header", [None, "Basic dXNlcjpwYXNz", "Bearer", "Bearer "])

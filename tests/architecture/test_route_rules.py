@@ -10,14 +10,14 @@ import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import OAuth2PasswordRequestForm
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
-from app.schemas.base import QuerySchema, RequestSchema
+from app.schemas.base import ProtocolFormSchema, QuerySchema, RequestSchema
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -127,10 +127,15 @@ def find_loose_request_models(app: FastAPI) -> list[str]:
     loose = []
     for route in api_routes(app):
         for param in [*route.dependant.body_params, *route.dependant.query_params]:
-            base: type[BaseModel] = RequestSchema if param in route.dependant.body_params else QuerySchema
+            bases: tuple[type[BaseModel], ...] = (
+                (RequestSchema,) if param in route.dependant.body_params else (QuerySchema,)
+            )
+            if isinstance(param.field_info, params.Form):
+                # A form an external protocol defines (RFC 6749) may follow that protocol's rules instead.
+                bases = (*bases, ProtocolFormSchema)
             annotation = param.field_info.annotation
-            if inspect.isclass(annotation) and issubclass(annotation, BaseModel) and not issubclass(annotation, base):
-                loose.append(f"{route.path}: {annotation.__name__} must derive from {base.__name__}")
+            if inspect.isclass(annotation) and issubclass(annotation, BaseModel) and not issubclass(annotation, bases):
+                loose.append(f"{route.path}: {annotation.__name__} must derive from {bases[0].__name__}")
     return loose
 
 
