@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import DbSession
+from app.api.openapi import links_from_created
 from app.api.problems import problem_responses
 from app.api.security import CurrentUser, OptionalUser, require_scope
 from app.api.sse import event_stream_response
@@ -82,7 +83,10 @@ PostExportDep = Annotated[post_exports_service.PostExport, Depends(open_export, 
     summary="Create a post",
     description="Write a post as the caller. It starts as a draft unless `status` is `published`; "
     "publishing emits the `post.published` webhook event.",
-    responses=problem_responses(401, 403, 422),
+    responses={
+        201: links_from_created("post_id", "posts-read_post", "posts-update_post", "posts-delete_post"),
+        **problem_responses(401, 403, 422),
+    },
     dependencies=[require_scope(Scope.POSTS_WRITE)],
 )
 async def create_post(body: PostCreate, user: CurrentUser, session: DbSession) -> PostRead:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import DbSession, SettingsDep
+from app.api.deps import DbSession, NoStore, SettingsDep
+from app.api.openapi import links_from_created
 from app.api.problems import problem_responses
 from app.api.security import CurrentUser
 from app.core.ssrf import Resolver, system_resolver
@@ -39,7 +40,12 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
     summary="Register a webhook",
     description="Subscribe a URL to events. The response carries the signing secret; it is never shown again. "
     "URLs on loopback, private, link-local or other internal addresses are refused.",
-    responses=problem_responses(401, 422),
+    responses={
+        201: links_from_created("webhook_id", "webhooks-delete_webhook", "webhooks-list_deliveries"),
+        **problem_responses(401, 422),
+    },
+    # The body holds the signing secret: no cache may keep it.
+    dependencies=[NoStore],
 )
 async def create_webhook(
     body: WebhookCreate, user: CurrentUser, session: DbSession, settings: SettingsDep, resolver: ResolverDep
