@@ -54,7 +54,8 @@ class OAuth2TokenRoute(APIRoute):
 def _from_validation_errors(errors: Sequence[Mapping[str, Any]]) -> OAuth2Error:
     if any(_field_of(error) == "grant_type" and error.get("type") != "missing" for error in errors):
         return UnsupportedGrantType()
-    return InvalidRequest("; ".join(_describe(error) for error in errors))
+    # The same form is read by the handler and by the per-account rate limit: say each problem once.
+    return InvalidRequest(" ".join(dict.fromkeys(_describe(error) for error in errors)))
 
 
 def _field_of(error: Mapping[str, Any]) -> str | None:
