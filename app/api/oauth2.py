@@ -68,7 +68,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error.get("type") == "missing":
         return f"The {field or 'body'} parameter is required."
     message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
-    return f"{field}: {message}." if field else f"{message[:1].upper()}{message[1:]}."
+    return f"{field}: {message}." if field else f"{message}."
 
 
 async def require_single_valued_form(request: Request) -> None:
