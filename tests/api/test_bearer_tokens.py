@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -184,3 +185,24 @@ async def test_the_callers_id_is_bound_to_the_requests_log_lines(
         await client.get("/v1/users/me", headers=bearer(member.user, settings))
     [line] = events(caplog, "request")
     assert line["user_id"] == str(member.user.id)
+
+
+async def test_a_missing_scope_is_403_with_an_insufficient_scope_challenge(
+    client: httpx.AsyncClient, member: StoredUser, settings: Settings
+) -> None:
+    response = await client.get("/v1/users", headers=bearer(member.user, settings))
+    body = assert_problem(response, 403, "permission_denied")
+    # RFC 6750 §3.1: the challenge names the scope a new token would need.
+    assert response.headers["www-authenticate"] == 'Bearer error="insufficient_scope", scope="users:read"'
+    assert "users:read" in body["detail"]
+
+
+async def test_a_rejected_token_challenge_is_parseable_by_rfc6750(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/users/me", headers={"Authorization": "Bearer not-a-jwt"})
+    challenge = response.headers["www-authenticate"]
+    scheme, _, parameters = challenge.partition(" ")
+    assert scheme == "Bearer"
+    assert dict(re.findall(r'(\w+)="([^"\\]*)"', parameters)) == {
+        "error": "invalid_token",
+        "error_description": "The access token is invalid, expired or revoked.",
+    }

@@ -17,6 +17,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
+from app.api.deps import NoStore, forbid_caching
 from app.schemas.base import ProtocolFormSchema, QuerySchema, RequestSchema
 
 PROBLEM_JSON = "application/problem+json"
@@ -201,3 +202,46 @@ def test_the_route_checks_catch_a_badly_written_app() -> None:
     undocumented = find_undocumented_operations(bad)
     assert any("no description" in problem for problem in undocumented)
     assert any("422 is not documented as Problem Details" in problem for problem in undocumented)
+
+
+SECRET_RESPONSE_FIELDS = frozenset({"access_token", "refresh_token", "token", "secret", "client_secret"})
+
+
+def find_cacheable_secrets(app: FastAPI) -> list[str]:
+    """Routes whose success body holds a token or a secret but which do not forbid caching it."""
+    cacheable = []
+    for route in api_routes(app):
+        model = route.response_model
+        if not (inspect.isclass(model) and issubclass(model, BaseModel)):
+            continue
+        if SECRET_RESPONSE_FIELDS & set(model.model_fields):
+            calls = {dependant.call for dependant in route.dependant.dependencies}
+            if forbid_caching not in calls:
+                cacheable.append(path_of(route))
+    return cacheable
+
+
+def test_every_response_carrying_a_secret_forbids_caching(app: FastAPI) -> None:
+    # RFC 6749 §5.1 for tokens; the same for any secret shown once (webhook signing secrets, ...).
+    assert not find_cacheable_secrets(app)
+
+
+class IssuedKey(BaseModel):
+    id: int
+    secret: str
+
+
+def test_the_caching_check_catches_a_secret_served_without_no_store() -> None:
+    router = APIRouter()
+
+    @router.post("/keys")
+    async def issue_key() -> IssuedKey:
+        return IssuedKey(id=1, secret="s")
+
+    @router.post("/safe-keys", dependencies=[NoStore])
+    async def issue_safe_key() -> IssuedKey:
+        return IssuedKey(id=1, secret="s")
+
+    bad = FastAPI()
+    bad.include_router(router)
+    assert find_cacheable_secrets(bad) == ["/keys"]

@@ -22,6 +22,8 @@ from tests.support.outages import closed_port
 
 # The production command's flags that change what a client sees (README, Dockerfile).
 SERVING_FLAGS = ("--no-server-header",)
+# Generous: on a loaded CI machine importing the app alone can take seconds.
+STARTUP_SECONDS = 90
 ENVIRONMENT = {
     "APP_ENV": "test",
     "APP_ALLOWED_HOSTS": '["127.0.0.1"]',
@@ -60,7 +62,7 @@ def live_server(log_path: Path, **environment: str) -> Iterator[str]:
 
 
 def _wait_until_live(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
@@ -70,4 +72,4 @@ def _wait_until_live(base_url: str, process: subprocess.Popen[bytes], log_path: 
         except httpx.TransportError:
             pass
         time.sleep(0.1)  # noqa: TID251 - a synchronous fixture, before any event loop serves
-    raise RuntimeError(f"the server did not answer within 30 s:\n{log_path.read_text()[-3000:]}")
+    raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s:\n{log_path.read_text()[-3000:]}")
