@@ -72,4 +72,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
 # The serving command is the one recorded in docs/decisions (OPS-3). httptools, with the request-head
 # size and time limits uvicorn lacks (app/serving.py). --no-proxy-headers: X-Forwarded-For is believed
 # only from the proxies in APP_FORWARDED_ALLOW_IPS (docs/security.md), never from whoever connects.
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--loop", "uvloop", "--http", "app.serving:BoundedHttpToolsProtocol", "--no-proxy-headers", "--no-access-log", "--timeout-graceful-shutdown", "20"]
+# --no-server-header: the response does not name the server software.
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--loop", "uvloop", "--http", "app.serving:BoundedHttpToolsProtocol", "--no-proxy-headers", "--no-access-log", "--no-server-header", "--timeout-graceful-shutdown", "20"]

@@ -15,8 +15,11 @@ from app.api import health, metrics
 from app.api import v1 as api_v1
 from app.api.docs import install_docs
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
+from app.api.middleware.http_semantics import HttpSemanticsMiddleware
 from app.api.middleware.observability import ObservabilityMiddleware
 from app.api.middleware.request_id import RequestIdMiddleware
+from app.api.middleware.security_headers import SecurityHeadersMiddleware
+from app.api.middleware.trusted_host import AllowedHostsMiddleware
 from app.api.middleware.unhandled_errors import UnhandledErrorMiddleware
 from app.api.openapi import install_openapi, operation_id
 from app.api.problems import handle_unexpected_error, install_problem_handlers
@@ -71,8 +74,15 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     # Added innermost first; CORS ends up outermost so even errors carry CORS headers.
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(HttpSemanticsMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.app.max_body_bytes)
+    app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.app.allowed_hosts)
     app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_paths=[path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url) if path],
+        strict_transport_security=settings.app.tls_terminated_upstream,
+    )
     app.add_middleware(RequestIdMiddleware)
     if settings.app.forwarded_allow_ips:
         # The client address (rate limits, logs) comes from X-Forwarded-For only when the peer is a
@@ -84,7 +94,14 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=[REQUEST_ID_HEADER, "Retry-After", "ETag", "Location", "Idempotent-Replayed"],
+        expose_headers=[
+            REQUEST_ID_HEADER,
+            "Retry-After",
+            "ETag",
+            "Location",
+            "Idempotent-Replayed",
+            "WWW-Authenticate",
+        ],
     )
 
     app.include_router(health.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import DatabaseSettings, RateLimitSettings, Settings
+from app.core.config import AppSettings, DatabaseSettings, RateLimitSettings, Settings
 
 STRONG_SECRET = "Zq7!kP2#vW9$mX4^tR8&yB3*nL6(cF1)"
 
@@ -75,3 +75,9 @@ def test_malformed_rates_are_refused(monkeypatch: pytest.MonkeyPatch, text: str)
     monkeypatch.setenv("RATE_LIMIT_SIGNUP", text)
     with pytest.raises(ValidationError, match="is not a rate"):
         RateLimitSettings()
+
+
+def test_allowed_hosts_are_read_as_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ALLOWED_HOSTS", '["api.example.com", "*.internal.example.com"]')
+    assert AppSettings(_env_file=None).allowed_hosts == ["api.example.com", "*.internal.example.com"]
+    assert AppSettings(_env_file=None, allowed_hosts=["localhost"]).tls_terminated_upstream is False

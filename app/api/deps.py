@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -55,3 +55,15 @@ async def get_db_session(request: Request, resources: ResourcesDep) -> AsyncIter
 
 
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
+
+
+async def forbid_caching(response: Response) -> None:
+    """For responses that carry a token or a secret: no cache, shared or private, may keep them.
+
+    RFC 6749 §5.1 asks for both headers on token responses; `Pragma` is for HTTP/1.0 caches.
+    """
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+NoStore = Depends(forbid_caching)

@@ -22,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import exc as orm_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.middleware.route import methods_of_path
 from app.api.request_context import REQUEST_ID_HEADER, request_id_of
 from app.core import tracing
 from app.core.config import Settings
@@ -29,10 +30,15 @@ from app.core.errors import (
     ERRORS_BY_STATUS,
     AppError,
     AuthenticationFailed,
+    BadRequest,
     Conflict,
     FieldInvalid,
+    InsufficientScope,
+    InvalidAccessToken,
+    MethodNotAllowed,
     ServiceUnavailable,
     ValidationFailed,
+    oauth2_description,
 )
 from app.db.errors import is_database_unavailable, is_invalid_data, is_unique_violation
 from app.schemas.problem import ProblemDetails, ValidationProblemDetails
@@ -96,14 +102,27 @@ def problem_response(
         body["trace_id"] = trace_id
     response_headers = {**(headers or {}), REQUEST_ID_HEADER: request_id}
     if status == AuthenticationFailed.status_code:
+        # No token was presented (RFC 6750 §3.1): the bare challenge, without an error code.
         response_headers.setdefault("WWW-Authenticate", "Bearer")
     return JSONResponse(body, status_code=status, headers=response_headers, media_type=PROBLEM_JSON)
+
+
+def bearer_challenge(error: AppError) -> str | None:
+    """The RFC 6750 §3 `WWW-Authenticate` challenge that says why a bearer token was not enough."""
+    if isinstance(error, InvalidAccessToken):
+        return f'Bearer error="invalid_token", error_description="{oauth2_description(error.detail)}"'
+    if isinstance(error, InsufficientScope):
+        return f'Bearer error="insufficient_scope", scope="{" ".join(error.scopes)}"'
+    return None
 
 
 def error_response(
     request: Request, error: AppError, *, detail: str | list[Any] | None = None, request_id: str | None = None
 ) -> JSONResponse:
     headers = {} if error.retry_after_seconds is None else {"Retry-After": str(error.retry_after_seconds)}
+    challenge = bearer_challenge(error)
+    if challenge is not None:
+        headers["WWW-Authenticate"] = challenge
     return problem_response(
         request,
         status=error.status_code,
@@ -128,6 +147,15 @@ async def handle_app_error(request: Request, exc: AppError) -> JSONResponse:
 
 async def handle_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Routing 404/405, the body limit's 413 and any HTTPException raised by the framework."""
+    if exc.status_code == BadRequest.status_code and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a JSON body that is not UTF-8 with a bare 400; JSON must be UTF-8 (RFC 8259 §8.1),
+        # so it is invalid JSON like any other, and gets the same documented 422 as a syntax error.
+        not_utf8 = {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "ctx": {"error": "not UTF-8"}}
+        logger.info("request invalid", errors=[{"loc": ["body"], "type": "json_invalid"}])
+        return error_response(request, ValidationFailed(), detail=[not_utf8])
+    headers = exc.headers
+    if exc.status_code == MethodNotAllowed.status_code:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
     phrase = _phrase(exc.status_code)
     error = ERRORS_BY_STATUS.get(exc.status_code)
     # The framework's details are bare status phrases; ours say what happened.
@@ -139,7 +167,7 @@ async def handle_http_exception(request: Request, exc: StarletteHTTPException) -
         code=error.code if error else "http_error",
         title=error.title if error else phrase,
         detail=detail,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
@@ -189,6 +217,18 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
 def _outage(request: Request, exc: Exception, dependency: str) -> JSONResponse:
     logger.warning("dependency unavailable", dependency=dependency, error=repr(exc))
     return error_response(request, ServiceUnavailable(retry_after_seconds=RETRY_AFTER_SECONDS_ON_OUTAGE))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers (RFC 9110 §15.5.6), not only the first route's.
+
+    Starlette fills `Allow` from the first route whose path matched, so `PUT /v1/posts`
+    would be told `POST` although `GET` is there too.
+    """
+    methods = set(methods_of_path(request.app, request.url.path))
+    if "GET" in methods:
+        methods.add("HEAD")  # answered for every GET route (app.api.middleware.http_semantics)
+    return sorted(methods)
 
 
 def _phrase(status_code: int) -> str:

@@ -20,7 +20,7 @@ from app.core.config import Rate, Settings
 from app.core.errors import RateLimited
 from app.core.rate_limit import hit
 from app.resources import Resources
-from app.schemas.auth import PasswordGrantForm
+from app.schemas.auth import TokenRequest
 from app.schemas.users import UserSelfUpdate
 
 logger = structlog.get_logger(__name__)
@@ -80,14 +80,18 @@ async def _limit_password_guesses(request: Request, resources: Resources, settin
 
 
 # The two dependencies below read the form or body the endpoint needs and hand it on, so it is
-# parsed and validated once: the endpoint takes it from them (`PasswordForm`, `SelfUpdateBody`).
+# parsed and validated once: the endpoint takes it from them (`TokenForm`, `SelfUpdateBody`).
 
 
 async def limit_token_per_account(
-    request: Request, resources: ResourcesDep, settings: SettingsDep, form: Annotated[PasswordGrantForm, Form()]
-) -> PasswordGrantForm:
-    """Guesses at the token endpoint, counted against the account named in the form."""
-    await _limit_password_guesses(request, resources, settings, form.username)
+    request: Request, resources: ResourcesDep, settings: SettingsDep, form: Annotated[TokenRequest, Form()]
+) -> TokenRequest:
+    """Password guesses at the token endpoint, counted against the account named in the form.
+
+    A refresh grant names no account: its token is the secret, and it works once.
+    """
+    if form.username is not None:
+        await _limit_password_guesses(request, resources, settings, form.username)
     return form
 
 
@@ -116,6 +120,6 @@ async def limit_anonymous_reads(
 
 SignupRateLimit = Depends(limit_per_client("signup", lambda settings: settings.rate_limit.signup))
 TokenRateLimit = Depends(limit_per_client("token", lambda settings: settings.rate_limit.token))
-PasswordForm = Annotated[PasswordGrantForm, Depends(limit_token_per_account)]
+TokenForm = Annotated[TokenRequest, Depends(limit_token_per_account)]
 SelfUpdateBody = Annotated[UserSelfUpdate, Depends(limit_current_password_checks)]
 AnonymousReadRateLimit = Depends(limit_anonymous_reads)

@@ -17,7 +17,7 @@ from fastapi.params import Security as SecurityParam
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 
 from app.api.deps import DbSession, SettingsDep
-from app.core.errors import AuthenticationFailed, PermissionDenied
+from app.core.errors import AuthenticationFailed, InsufficientScope
 from app.core.scopes import SCOPE_DESCRIPTIONS, Scope
 from app.models.user import User
 from app.services import auth as auth_service
@@ -40,7 +40,7 @@ async def get_principal(
     structlog.contextvars.bind_contextvars(user_id=str(principal.user.id))
     missing = set(security_scopes.scopes) - principal.scopes
     if missing:
-        raise PermissionDenied(f"This operation needs the scope {' '.join(sorted(missing))}.")
+        raise InsufficientScope(missing)
     return principal
 
 

@@ -80,6 +80,11 @@ class AppSettings(BaseSettings):
                     raise ValueError(msg) from None
         return value
 
+    # Host header values the service answers to (`*.example.com` covers subdomains); any other is a 400.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"], min_length=1)
+    # True when a proxy in front terminates TLS: responses then carry Strict-Transport-Security.
+    tls_terminated_upstream: bool = False
+
 
 class DatabaseSettings(BaseSettings):
     model_config = _group("DATABASE_")

@@ -8,7 +8,8 @@ imports the web framework, so services and jobs can raise them freely.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 
@@ -38,6 +39,12 @@ class BadRequest(AppError):
     code = "bad_request"
     title = "Bad request"
     default_detail = "The request cannot be processed as sent."
+
+
+class UntrustedHost(BadRequest):
+    code = "untrusted_host"
+    title = "Untrusted host"
+    default_detail = "The Host header does not name this service."
 
 
 class AuthenticationFailed(AppError):
@@ -155,15 +162,56 @@ class TooManyExports(RateLimited):
     default_detail = "This account already runs as many exports as it may; retry when one has finished."
 
 
-class InvalidGrant(BadRequest):
+# --- OAuth2 (RFC 6749 §5.2, RFC 6750 §3) ----------------------------------------------
+
+# RFC 6749 §5.2 and RFC 6750 §3 allow only these characters in `error_description`.
+_NOT_IN_ERROR_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+
+
+def oauth2_description(text: str) -> str:
+    """`text` reduced to the characters an `error_description` may hold (no quotes, no backslash, ASCII)."""
+    return _NOT_IN_ERROR_DESCRIPTION.sub("", text)
+
+
+def oauth2_error_members(error: str, description: str) -> dict[str, str]:
+    """The RFC 6749 §5.2 members a token-endpoint error adds to its Problem Details body."""
+    return {"error": error, "error_description": oauth2_description(description)}
+
+
+class OAuth2Error(BadRequest):
+    """An error of the token endpoint: Problem Details that also speaks RFC 6749 §5.2.
+
+    The `code` doubles as the RFC 6749 `error`, so OAuth2 client libraries raise their
+    own exception for it while Problem Details clients branch on `code` as everywhere else.
+    """
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.extensions = oauth2_error_members(self.code, self.detail)
+
+
+class InvalidRequest(OAuth2Error):
+    """RFC 6749 §5.2 `invalid_request`: a parameter missing, repeated or malformed, or a body that is not a form."""
+
+    code = "invalid_request"
+    title = "Invalid token request"
+    default_detail = "The token request is missing a parameter, repeats one, or is malformed."
+
+
+class UnsupportedGrantType(OAuth2Error):
+    """RFC 6749 §5.2 `unsupported_grant_type`."""
+
+    code = "unsupported_grant_type"
+    title = "Unsupported grant type"
+    default_detail = "The grant type is not supported; use password or refresh_token."
+
+
+class InvalidGrant(OAuth2Error):
     """RFC 6749 §5.2 `invalid_grant`: bad credentials or an unusable refresh token."""
 
     code = "invalid_grant"
     title = "Invalid grant"
     default_detail = "The credentials or refresh token are invalid, expired or revoked."
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, extensions={"error": "invalid_grant"})
 
 
 class RefreshTokenReplayed(InvalidGrant):
@@ -172,15 +220,26 @@ class RefreshTokenReplayed(InvalidGrant):
     keep_changes = True
 
 
-class InvalidScope(BadRequest):
-    """RFC 6749 §5.2 `invalid_scope`: a scope the account does not hold was asked for."""
+class InvalidScope(OAuth2Error):
+    """RFC 6749 §5.2 `invalid_scope`: a scope the account (or the refreshed grant) does not hold."""
 
     code = "invalid_scope"
     title = "Invalid scope"
-    default_detail = "The requested scope exceeds the scopes granted to this account."
+    default_detail = "The requested scope exceeds the scopes granted."
 
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, extensions={"error": "invalid_scope"})
+
+class InvalidAccessToken(AuthenticationFailed):
+    """A bearer token was presented and cannot be trusted: RFC 6750 §3 `invalid_token`."""
+
+    default_detail = "The access token is invalid, expired or revoked."
+
+
+class InsufficientScope(PermissionDenied):
+    """The token is good but lacks scopes: RFC 6750 §3 `insufficient_scope`, naming the scopes needed."""
+
+    def __init__(self, scopes: Iterable[str]) -> None:
+        self.scopes = tuple(sorted(scopes))
+        super().__init__(f"This operation needs the scope {' '.join(self.scopes)}.")
 
 
 # --- HTTP semantics ---------------------------------------------------------------------

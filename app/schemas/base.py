@@ -6,8 +6,9 @@ Inherit from one of these instead of `BaseModel`, so the rules cannot be forgott
   not coerced, surrounding whitespace is stripped.
 - `QuerySchema`: query-string parameters. Unknown parameters are rejected; values
   are coerced, because a query string is always text.
-- `FormSchema`: form-encoded bodies (the OAuth2 token form). Unknown fields are ignored,
-  as RFC 6749 asks of a token endpoint; nothing is stripped, since passwords are compared as sent.
+- `FormSchema`: form-encoded bodies whose rules an external protocol fixes (the OAuth2
+  token request). RFC 6749 §3.2 says unknown parameters MUST be ignored, so they are;
+  values are not coerced and not stripped: a password is exactly what was typed.
 - `ReadSchema`: responses built from ORM rows (`from_attributes`).
 
 Every input base refuses text PostgreSQL cannot store (NUL, unpaired surrogates) at
@@ -89,7 +90,7 @@ class QuerySchema(TextInputSchema):
 
 
 class FormSchema(TextInputSchema):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class ReadSchema(BaseModel):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import AuthenticationFailed, InvalidGrant, InvalidScope, RefreshTokenReplayed
+from app.core.errors import InvalidAccessToken, InvalidGrant, InvalidScope, RefreshTokenReplayed
 from app.core.scopes import parse_scope_parameter
 from app.core.security import (
     InvalidTokenError,
@@ -43,10 +43,14 @@ async def login(
     held = set(user.scopes)
     if not requested <= held:
         raise InvalidScope(f"Not granted to this account: {' '.join(sorted(requested - held))}.")
-    return await _issue(session, user, frozenset(requested or held), uuid.uuid4(), settings)
+    granted = frozenset(requested or held)
+    return await _issue(
+        session, user, access_scopes=granted, refresh_scopes=granted, family_id=uuid.uuid4(), settings=settings
+    )
 
 
-async def refresh(session: AsyncSession, token: str, settings: Settings) -> TokenPair:
+async def refresh(session: AsyncSession, token: str, settings: Settings, *, scope: str | None = None) -> TokenPair:
+    """Rotate a refresh token (RFC 6749 §6); `scope` may narrow the new access token, never widen it."""
     now = datetime.now(UTC)
     stored = await refresh_tokens_repository.get_by_hash_for_update(session, hash_refresh_token(token))
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
@@ -58,9 +62,21 @@ async def refresh(session: AsyncSession, token: str, settings: Settings) -> Toke
     user = await users_repository.get(session, stored.user_id)
     if user is None or not user.is_active:
         raise InvalidGrant
+    grant = frozenset(stored.scopes) & frozenset(user.scopes)
+    requested = parse_scope_parameter(scope)
+    if not requested <= grant:
+        # Checked before the token is spent: a refused narrowing leaves the refresh token usable.
+        raise InvalidScope(f"Not part of the original grant: {' '.join(sorted(requested - grant))}.")
     await refresh_tokens_repository.mark_used(session, stored, now)
-    scopes = frozenset(stored.scopes) & frozenset(user.scopes)
-    return await _issue(session, user, scopes, stored.family_id, settings)
+    # The new refresh token keeps the whole grant (RFC 6749 §6); only the access token is narrowed.
+    return await _issue(
+        session,
+        user,
+        access_scopes=frozenset(requested or grant),
+        refresh_scopes=grant,
+        family_id=stored.family_id,
+        settings=settings,
+    )
 
 
 async def logout(session: AsyncSession, token: str) -> None:
@@ -71,14 +87,14 @@ async def logout(session: AsyncSession, token: str) -> None:
 
 
 async def resolve(session: AsyncSession, token: str, settings: Settings) -> Principal:
-    """The live user behind an access token. Every failure is the same AuthenticationFailed."""
+    """The live user behind an access token. Every failure is the same InvalidAccessToken."""
     try:
         claims = decode_access_token(token, settings)
     except InvalidTokenError:
-        raise AuthenticationFailed from None
+        raise InvalidAccessToken from None
     user = await users_repository.get(session, claims.user_id)
     if user is None or not user.is_active or user.credentials_version != claims.credentials_version:
-        raise AuthenticationFailed
+        raise InvalidAccessToken
     # Scopes removed from the account since the token was issued stop working at once.
     return Principal(user=user, scopes=claims.scopes & frozenset(user.scopes))
 
@@ -95,10 +111,16 @@ async def _authenticate(session: AsyncSession, email: str, password: str, settin
 
 
 async def _issue(
-    session: AsyncSession, user: User, scopes: frozenset[str], family_id: uuid.UUID, settings: Settings
+    session: AsyncSession,
+    user: User,
+    *,
+    access_scopes: frozenset[str],
+    refresh_scopes: frozenset[str],
+    family_id: uuid.UUID,
+    settings: Settings,
 ) -> TokenPair:
     access = create_access_token(
-        user_id=user.id, scopes=scopes, credentials_version=user.credentials_version, settings=settings
+        user_id=user.id, scopes=access_scopes, credentials_version=user.credentials_version, settings=settings
     )
     refresh_token = new_refresh_token()
     await refresh_tokens_repository.add(
@@ -107,7 +129,7 @@ async def _issue(
             user_id=user.id,
             family_id=family_id,
             token_hash=hash_refresh_token(refresh_token),
-            scopes=sorted(scopes),
+            scopes=sorted(refresh_scopes),
             expires_at=datetime.now(UTC) + timedelta(seconds=settings.auth.refresh_token_ttl_seconds),
         ),
     )
@@ -115,5 +137,5 @@ async def _issue(
         access_token=access.token,
         expires_in=access.expires_in,
         refresh_token=refresh_token,
-        scope=" ".join(sorted(scopes)),
+        scope=" ".join(sorted(access_scopes)),
     )

@@ -12,7 +12,7 @@ from pydantic import PostgresDsn, SecretStr
 
 from app.core.config import AppSettings, AuthSettings, DatabaseSettings, Environment, Settings, WebhookSettings
 from app.main import create_app
-from tests.support.environment import settings_for_tests
+from tests.support.environment import TEST_ALLOWED_HOSTS, settings_for_tests
 from tests.support.outages import closed_port
 
 STRONG_SECRET = "Zq7!kP2#vW9$mX4^tR8&yB3*nL6(cF1)"
@@ -21,7 +21,7 @@ STRONG_SECRET = "Zq7!kP2#vW9$mX4^tR8&yB3*nL6(cF1)"
 def _app_for(env: Environment, **app_settings: Any) -> FastAPI:
     return create_app(
         settings_for_tests(
-            app=AppSettings(_env_file=None, env=env, **app_settings),
+            app=AppSettings(_env_file=None, env=env, **{"allowed_hosts": TEST_ALLOWED_HOSTS, **app_settings}),
             auth=AuthSettings(_env_file=None, jwt_secret=SecretStr(STRONG_SECRET)),
             webhooks=WebhookSettings(_env_file=None),
         )
@@ -78,7 +78,11 @@ async def test_large_responses_are_compressed(client: httpx.AsyncClient) -> None
 
 
 async def test_debug_routes_exist_only_in_local(settings: Settings) -> None:
-    local = create_app(settings.model_copy(update={"app": AppSettings(_env_file=None, env=Environment.LOCAL)}))
+    local = create_app(
+        settings.model_copy(
+            update={"app": AppSettings(_env_file=None, env=Environment.LOCAL, allowed_hosts=TEST_ALLOWED_HOSTS)}
+        )
+    )
     async with local.router.lifespan_context(local):
         response = await _get(local, "/v1/debug/info")
     assert response.status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -100,8 +101,14 @@ BAD_TOKENS: dict[str, Callable[[uuid.UUID, Settings], str]] = {
 }
 
 
-async def _reference_body(client: httpx.AsyncClient) -> dict[str, Any]:
-    body = assert_problem(await client.get("/v1/users/me"), 401, "authentication_failed")
+INVALID_TOKEN_CHALLENGE = (
+    'Bearer error="invalid_token", error_description="The access token is invalid, expired or revoked."'
+)
+
+
+async def _reference_body(client: httpx.AsyncClient, token: str | None = None) -> dict[str, Any]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    body = assert_problem(await client.get("/v1/users/me", headers=headers), 401, "authentication_failed")
     del body["request_id"]
     return body
 
@@ -134,9 +141,10 @@ async def test_every_bad_token_gets_one_identical_401(
     token = BAD_TOKENS[kind](member.user.id, settings)
     response = await client.get("/v1/users/me", headers={"Authorization": f"Bearer {token}"})
     body = assert_problem(response, 401, "authentication_failed")
-    assert response.headers["www-authenticate"] == "Bearer"
+    # RFC 6750 §3.1: a token was presented, so the challenge says it is invalid; the same for every cause.
+    assert response.headers["www-authenticate"] == INVALID_TOKEN_CHALLENGE
     del body["request_id"]
-    assert body == await _reference_body(client)
+    assert body == await _reference_body(client, token="garbage")
 
 
 @pytest.mark.parametrize("header", [None, "Basic dXNlcjpwYXNz", "Bearer", "Bearer "])
@@ -177,3 +185,24 @@ async def test_the_callers_id_is_bound_to_the_requests_log_lines(
         await client.get("/v1/users/me", headers=bearer(member.user, settings))
     [line] = events(caplog, "request")
     assert line["user_id"] == str(member.user.id)
+
+
+async def test_a_missing_scope_is_403_with_an_insufficient_scope_challenge(
+    client: httpx.AsyncClient, member: StoredUser, settings: Settings
+) -> None:
+    response = await client.get("/v1/users", headers=bearer(member.user, settings))
+    body = assert_problem(response, 403, "permission_denied")
+    # RFC 6750 §3.1: the challenge names the scope a new token would need.
+    assert response.headers["www-authenticate"] == 'Bearer error="insufficient_scope", scope="users:read"'
+    assert "users:read" in body["detail"]
+
+
+async def test_a_rejected_token_challenge_is_parseable_by_rfc6750(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/users/me", headers={"Authorization": "Bearer not-a-jwt"})
+    challenge = response.headers["www-authenticate"]
+    scheme, _, parameters = challenge.partition(" ")
+    assert scheme == "Bearer"
+    assert dict(re.findall(r'(\w+)="([^"\\]*)"', parameters)) == {
+        "error": "invalid_token",
+        "error_description": "The access token is invalid, expired or revoked.",
+    }

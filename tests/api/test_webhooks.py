@@ -51,6 +51,9 @@ async def test_register_shows_the_secret_once(client: httpx.AsyncClient, owner: 
     assert created["secret"].startswith("whsec_")
     assert created["events"] == ["post.published"]
     assert set(created) == {"id", "url", "events", "description", "secret", "created_at"}
+    # The one response that holds the secret may not be kept by any cache.
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"
 
     listed = (await client.get("/v1/webhooks", headers=headers)).json()
     assert [item["id"] for item in listed["items"]] == [created["id"]]

@@ -10,13 +10,14 @@ import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Depends, FastAPI, Form
+from fastapi import APIRouter, Depends, FastAPI, Form, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import OAuth2PasswordRequestForm
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
+from app.api.deps import NoStore, forbid_caching
 from app.api.idempotency import Idempotent
 from app.api.routing import Route
 from app.schemas.base import FormSchema, QuerySchema, RequestSchema, TextInputSchema
@@ -76,6 +77,9 @@ def find_sync_dependencies(app: FastAPI) -> set[str]:
     return sync
 
 
+TOKEN_ENDPOINTS = frozenset({"/v1/auth/token", "/v1/auth/refresh"})
+
+
 def find_undocumented_operations(app: FastAPI) -> list[str]:
     problems = []
     operation_ids: set[str] = set()
@@ -98,7 +102,9 @@ def find_undocumented_operations(app: FastAPI) -> list[str]:
             for status, response in responses.items()
             if status.startswith(("4", "5")) and PROBLEM_JSON not in response.get("content", {})
         ]
-        if (operation.get("parameters") or operation.get("requestBody")) and "422" not in responses:
+        # Invalid input is a 422, except at the OAuth2 token endpoint, where RFC 6749 makes it a 400.
+        answers_invalid_input = "422" in responses or (path in TOKEN_ENDPOINTS and "400" in responses)
+        if (operation.get("parameters") or operation.get("requestBody")) and not answers_invalid_input:
             problems.append(f"{where}: takes input but does not document 422")
     return problems
 
@@ -129,10 +135,15 @@ def find_loose_request_models(app: FastAPI) -> list[str]:
     loose = []
     for route in api_routes(app):
         for param in [*route.dependant.body_params, *route.dependant.query_params]:
-            base: type[BaseModel] = RequestSchema if param in route.dependant.body_params else QuerySchema
+            bases: tuple[type[BaseModel], ...] = (
+                (RequestSchema,) if param in route.dependant.body_params else (QuerySchema,)
+            )
+            if isinstance(param.field_info, params.Form):
+                # A form an external protocol defines (RFC 6749) may follow that protocol's rules instead.
+                bases = (*bases, FormSchema)
             annotation = param.field_info.annotation
-            if inspect.isclass(annotation) and issubclass(annotation, BaseModel) and not issubclass(annotation, base):
-                loose.append(f"{route.path}: {annotation.__name__} must derive from {base.__name__}")
+            if inspect.isclass(annotation) and issubclass(annotation, BaseModel) and not issubclass(annotation, bases):
+                loose.append(f"{route.path}: {annotation.__name__} must derive from {bases[0].__name__}")
     return loose
 
 
@@ -265,3 +276,46 @@ def test_the_route_checks_catch_a_badly_written_app() -> None:
         "/orders: not served by app.api.routing.Route",
         "POST /orders: takes Idempotency-Key but does not document 409",
     ]
+
+
+SECRET_RESPONSE_FIELDS = frozenset({"access_token", "refresh_token", "token", "secret", "client_secret"})
+
+
+def find_cacheable_secrets(app: FastAPI) -> list[str]:
+    """Routes whose success body holds a token or a secret but which do not forbid caching it."""
+    cacheable = []
+    for route in api_routes(app):
+        model = route.response_model
+        if not (inspect.isclass(model) and issubclass(model, BaseModel)):
+            continue
+        if SECRET_RESPONSE_FIELDS & set(model.model_fields):
+            calls = {dependant.call for dependant in route.dependant.dependencies}
+            if forbid_caching not in calls:
+                cacheable.append(path_of(route))
+    return cacheable
+
+
+def test_every_response_carrying_a_secret_forbids_caching(app: FastAPI) -> None:
+    # RFC 6749 §5.1 for tokens; the same for any secret shown once (webhook signing secrets, ...).
+    assert not find_cacheable_secrets(app)
+
+
+class IssuedKey(BaseModel):
+    id: int
+    secret: str
+
+
+def test_the_caching_check_catches_a_secret_served_without_no_store() -> None:
+    router = APIRouter()
+
+    @router.post("/keys")
+    async def issue_key() -> IssuedKey:
+        return IssuedKey(id=1, secret="s")
+
+    @router.post("/safe-keys", dependencies=[NoStore])
+    async def issue_safe_key() -> IssuedKey:
+        return IssuedKey(id=1, secret="s")
+
+    bad = FastAPI()
+    bad.include_router(router)
+    assert find_cacheable_secrets(bad) == ["/keys"]

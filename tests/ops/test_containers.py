@@ -463,6 +463,7 @@ def test_the_final_stage_serves_with_an_exec_form_command_and_checks_its_health(
     assert command[:2] == ["uvicorn", "app.main:app"]
     assert command[command.index("--port") + 1] == port
     assert command[command.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - inside the container
+    assert "--no-server-header" in command  # responses do not name the server software
 
     options, _, check = only(final, "HEALTHCHECK").arguments.partition(" CMD ")
     assert options.startswith("--")

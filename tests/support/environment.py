@@ -31,6 +31,8 @@ DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@localhost:5432/service"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 # A Redis database of its own, flushed between tests; never the one the app uses locally.
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+# `testserver` is the host httpx's ASGITransport sends; loopback is where served tests listen.
+TEST_ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 
 HOW_TO_START = """\
 The tests need PostgreSQL and Redis. Start them, then run `uv run pytest` again:
@@ -69,7 +71,7 @@ def redis_url_for_tests() -> str:
 def settings_for_tests(**groups: object) -> Settings:
     """Settings for the app under test, independent of the developer's `.env`."""
     defaults: dict[str, object] = {
-        "app": AppSettings(_env_file=None, env=Environment.TEST),
+        "app": AppSettings(_env_file=None, env=Environment.TEST, allowed_hosts=TEST_ALLOWED_HOSTS),
         "database": DatabaseSettings(_env_file=None, url=PostgresDsn(database_url_for_tests())),
         "redis": RedisSettings(_env_file=None, url=RedisDsn(redis_url_for_tests())),
         # The cheapest argon2id parameters: hashing cost is measured in bench/, not paid in every test.

@@ -1,23 +1,27 @@
-"""The route template a request matched (`/v1/users/{user_id}`), for labels that must not explode in cardinality.
+"""What the routing table knows about a request, computed once per app from its route contexts.
 
-FastAPI puts the matched API route in `scope["route"]`, but an included router's
-route knows only its own path (`/{user_id}`). The full template comes from the
-app's route contexts, computed once per app.
+- `route_template`: the template a request matched (`/v1/users/{user_id}`), for labels
+  that must not explode in cardinality. FastAPI puts the matched route in
+  `scope["route"]`, but an included router's route knows only its own path (`/{user_id}`);
+  the framework's own plain routes (`/docs`, `/openapi.json`) leave none.
+- `methods_of_path`: every method some route of a path answers, for the `Allow` header.
 """
 
 from __future__ import annotations
 
+import re
 from weakref import WeakKeyDictionary
 
 from fastapi.routing import iter_route_contexts
 from starlette.applications import Starlette
-from starlette.routing import Match, Route
+from starlette.routing import Match, Route, compile_path
 from starlette.types import Scope
 
 UNMATCHED_ROUTE = "<unmatched>"
 
 _templates: WeakKeyDictionary[Starlette, dict[int, str]] = WeakKeyDictionary()
 _framework_routes: WeakKeyDictionary[Starlette, list[Route]] = WeakKeyDictionary()
+_methods: WeakKeyDictionary[Starlette, list[tuple[re.Pattern[str], frozenset[str]]]] = WeakKeyDictionary()
 
 
 def _templates_of(app: Starlette) -> dict[int, str]:
@@ -57,3 +61,20 @@ def _framework_route(app: Starlette, scope: Scope) -> str:
         if match is Match.FULL:
             return route.path
     return UNMATCHED_ROUTE
+
+
+def _methods_by_path_of(app: Starlette) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    methods = _methods.get(app)
+    if methods is None:
+        methods = [
+            (compile_path(context.path_format)[0], frozenset(context.methods))
+            for context in iter_route_contexts(app.routes)
+            if context.path_format is not None and context.methods
+        ]
+        _methods[app] = methods
+    return methods
+
+
+def methods_of_path(app: Starlette, path: str) -> frozenset[str]:
+    """Every method declared by any route whose template matches `path`."""
+    return frozenset().union(*(methods for pattern, methods in _methods_by_path_of(app) if pattern.match(path)))

@@ -6,6 +6,7 @@ from app.api.v1 import auth, posts, users, webhooks
 
 router = APIRouter(prefix="/v1")
 router.include_router(auth.router)
+router.include_router(auth.token_router)
 router.include_router(users.router)
 router.include_router(posts.router)
 router.include_router(webhooks.router)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request, status
 
-from app.api.deps import DbSession, SettingsDep
+from app.api.deps import DbSession, NoStore, SettingsDep
 from app.api.idempotency import IdempotentAnonymous
+from app.api.oauth2 import OAuth2TokenRoute, SingleValuedForm
 from app.api.problems import problem_responses
-from app.api.rate_limits import PasswordForm, SignupRateLimit, TokenRateLimit, client_address
+from app.api.rate_limits import SignupRateLimit, TokenForm, TokenRateLimit, client_address
 from app.api.routing import Route
-from app.schemas.auth import RefreshTokenBody, TokenPair
+from app.core.errors import InvalidRequest
+from app.schemas.auth import GrantType, RefreshTokenBody, TokenPair, TokenRequest
 from app.schemas.users import UserCreate, UserRead
 from app.services import audit as audit_service
 from app.services import auth as auth_service
 from app.services import users as users_service
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=Route)
+# The token endpoint and its alias: RFC 6749 errors (400 + `error`), never FastAPI's 422.
+token_router = APIRouter(prefix="/auth", tags=["auth"], route_class=OAuth2TokenRoute)
 
 
 @router.post(
@@ -32,30 +36,43 @@ async def signup(body: UserCreate, session: DbSession, settings: SettingsDep) ->
     return UserRead.model_validate(user)
 
 
-@router.post(
+@token_router.post(
     "/token",
     summary="Get tokens",
-    description="OAuth2 password grant: `username` is the e-mail. The optional `scope` narrows the granted "
-    "scopes; a scope the account lacks is refused with `invalid_scope`. Bad credentials give `invalid_grant`.",
-    responses=problem_responses(400, 422, 429),
-    dependencies=[TokenRateLimit],
+    description="The OAuth2 token endpoint (RFC 6749), form-encoded. `grant_type=password`: `username` is the "
+    "e-mail, `password` the password. `grant_type=refresh_token`: `refresh_token` is rotated, and presenting a used "
+    "one again revokes every token of its sign-in. The optional `scope` narrows the grant; a scope not held is "
+    "`invalid_scope`. Errors are 400 with RFC 6749 `error` and `error_description` inside the Problem Details body "
+    "(`invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`); a rate limit is 429 with "
+    "`error: invalid_request` and `Retry-After`. Responses are never cached.",
+    responses=problem_responses(400, 429),
+    dependencies=[TokenRateLimit, SingleValuedForm, NoStore],
 )
 async def token(
-    form: PasswordForm, request: Request, session: DbSession, settings: SettingsDep, background_tasks: BackgroundTasks
+    form: TokenForm, request: Request, session: DbSession, settings: SettingsDep, background_tasks: BackgroundTasks
 ) -> TokenPair:
-    tokens = await auth_service.login(
-        session, email=form.username, password=form.password, scope=form.scope or None, settings=settings
-    )
-    background_tasks.add_task(audit_service.record, "signed_in", email=form.username, client=client_address(request))
-    return tokens
+    match form:
+        case TokenRequest(grant_type=GrantType.REFRESH_TOKEN, refresh_token=str(refresh_token)):
+            return await auth_service.refresh(session, refresh_token, settings, scope=form.scope)
+        case TokenRequest(grant_type=GrantType.PASSWORD, username=str(username), password=str(password)):
+            tokens = await auth_service.login(
+                session, email=username, password=password, scope=form.scope, settings=settings
+            )
+            background_tasks.add_task(audit_service.record, "signed_in", email=username, client=client_address(request))
+            return tokens
+        case _:  # TokenRequest's own validator already refused a grant without its parameters
+            raise InvalidRequest
 
 
-@router.post(
+@token_router.post(
     "/refresh",
     summary="Refresh tokens",
-    description="Exchange a refresh token for a new pair. Each refresh token works once; "
-    "presenting a used one again revokes every token rotated from the same sign-in.",
-    responses=problem_responses(400, 422),
+    description="Kept for clients of the first version: the same as `POST /v1/auth/token` with "
+    "`grant_type=refresh_token`, with a JSON body. Each refresh token works once; presenting a used one again "
+    "revokes every token rotated from the same sign-in. Errors are those of the token endpoint.",
+    responses=problem_responses(400),
+    dependencies=[NoStore],
+    deprecated=True,
 )
 async def refresh(body: RefreshTokenBody, session: DbSession, settings: SettingsDep) -> TokenPair:
     return await auth_service.refresh(session, body.refresh_token, settings)

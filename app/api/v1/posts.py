@@ -13,6 +13,7 @@ from app.api import export_slots
 from app.api.conditional import NOT_MODIFIED_RESPONSE, ResourceTags
 from app.api.deps import DbSession, ResourcesDep, SettingsDep
 from app.api.idempotency import Idempotent
+from app.api.openapi import links_from_created
 from app.api.problems import problem_responses
 from app.api.rate_limits import AnonymousReadRateLimit
 from app.api.routing import Route
@@ -108,7 +109,10 @@ PostExportDep = Annotated[post_exports_service.PostExport, Depends(open_export, 
     description="Write a post as the caller. It starts as a draft unless `status` is `published`; "
     "publishing emits the `post.published` webhook event. Send an `Idempotency-Key` to retry safely: "
     "a repeat gets the first response back and creates nothing.",
-    responses=problem_responses(401, 403, 409, 422),
+    responses={
+        201: links_from_created("post_id", "posts-read_post", "posts-update_post", "posts-delete_post"),
+        **problem_responses(401, 403, 409, 422),
+    },
     dependencies=[require_scope(Scope.POSTS_WRITE), Idempotent],
 )
 async def create_post(

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import DbSession, SettingsDep
+from app.api.deps import DbSession, NoStore, SettingsDep
 from app.api.idempotency import Idempotent
+from app.api.openapi import links_from_created
 from app.api.problems import problem_responses
 from app.api.routing import Route
 from app.api.security import CurrentUser
@@ -44,8 +45,12 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
     "nothing). URLs on loopback, private, link-local or other internal addresses, or on ports other than the "
     "allowed ones (80 and 443 by default), are refused. An account holds at most `WEBHOOKS_MAX_PER_USER` "
     "webhooks (10 by default): one more is 409 `webhook_limit_reached`.",
-    responses=problem_responses(401, 409, 422),
-    dependencies=[Idempotent],
+    responses={
+        201: links_from_created("webhook_id", "webhooks-delete_webhook", "webhooks-list_deliveries"),
+        **problem_responses(401, 409, 422),
+    },
+    # The body holds the signing secret: no cache may keep it.
+    dependencies=[Idempotent, NoStore],
 )
 async def create_webhook(
     body: WebhookCreate, user: CurrentUser, session: DbSession, settings: SettingsDep, resolver: ResolverDep
