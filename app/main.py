@@ -11,9 +11,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.api import health, metrics
+from app.api import docs, health, metrics
 from app.api import v1 as api_v1
-from app.api.docs import install_docs
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
 from app.api.middleware.http_semantics import HttpSemanticsMiddleware
 from app.api.middleware.observability import ObservabilityMiddleware
@@ -80,7 +79,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(
         SecurityHeadersMiddleware,
-        docs_paths=[path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url) if path],
+        page_policies=docs.content_security_policies(app.title, OPENAPI_URL) if serves_docs else {},
         strict_transport_security=settings.app.tls_terminated_upstream,
     )
     app.add_middleware(RequestIdMiddleware)
@@ -111,7 +110,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         app.include_router(debug.router)
     install_openapi(app)
     if serves_docs:
-        install_docs(app, openapi_url=OPENAPI_URL)
+        docs.install_docs(app, openapi_url=OPENAPI_URL)
     if tracer_provider is not None:
         trace_requests(app, tracer_provider)
     return app

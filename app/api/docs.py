@@ -5,11 +5,16 @@ Security Policy that allows only this origin, they are blank. `fastapi-offline` 
 same assets (Swagger UI 5, ReDoc 2) in its wheel; the pages are FastAPI's, pointed at them.
 Only the assets are taken from it: its app factory would replace `create_app`'s.
 
-The Content-Security-Policy these pages need is in docs/operations.md.
+Each page is sent with the strictest Content-Security-Policy it works under
+(`content_security_policies`, applied by the security-headers middleware): a headless
+Chromium test runs both pages under them and fails on any violation (tests/browser).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from importlib.resources import files
 from pathlib import Path
 
@@ -66,3 +71,47 @@ def swagger_ui_page(title: str, root_path: str, openapi_url: str) -> HTMLRespons
         swagger_favicon_url=f"{root_path}{ASSETS_URL}/favicon.png",
         swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
     )
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+_COMMON_POLICY = (
+    "default-src 'none'",
+    # The OpenAPI document, the token request, "Try it out".
+    "connect-src 'self'",
+    # The favicon, and the data: SVG icons in the stylesheets.
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+)
+
+
+def inline_script_sources(page: HTMLResponse) -> list[str]:
+    """`'sha256-...'` for each inline `<script>` of a page: what a policy allows it by."""
+    return [
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(bytes(page.body).decode())
+    ]
+
+
+def content_security_policies(title: str, openapi_url: str) -> dict[str, str]:
+    """Each docs page's policy. Inline scripts are allowed by hash: FastAPI writes the URLs and
+    the UI parameters into them, so a change to any of those, or to FastAPI's page, changes the hash
+    here too. Behind a `root_path` the hash differs: serve the docs at the root, or recompute."""
+    swagger_start_up = " ".join(inline_script_sources(swagger_ui_page(title, "", openapi_url)))
+    redirect = " ".join(inline_script_sources(get_swagger_ui_oauth2_redirect_html()))
+    return {
+        # The bundle from /docs/assets, and the page's inline start-up script by its hash.
+        DOCS_URL: "; ".join([*_COMMON_POLICY, f"script-src 'self' {swagger_start_up}", "style-src 'self'"]),
+        OAUTH2_REDIRECT_URL: "; ".join([*_COMMON_POLICY, f"script-src {redirect}"]),
+        REDOC_URL: "; ".join(
+            [
+                *_COMMON_POLICY,
+                "script-src 'self'",
+                # ReDoc styles its components at run time (styled-components): inline <style> elements.
+                "style-src 'self' 'unsafe-inline'",
+                # Its search index runs in a worker made from a blob.
+                "worker-src blob:",
+            ]
+        ),
+    }

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from app.core.config import AppSettings, Environment, Rate, RateLimitSettings
 from app.main import create_app
-from tests.support.environment import settings_for_tests
+from tests.support.environment import TEST_ALLOWED_HOSTS, settings_for_tests
 from tests.support.factories import UserCreateFactory
 
 
@@ -30,7 +30,9 @@ async def signups_from(app: FastAPI, peer: str, forwarded_for: list[str]) -> lis
 
 def app_trusting(*proxies: str) -> FastAPI:
     settings = settings_for_tests(
-        app=AppSettings(_env_file=None, env=Environment.TEST, forwarded_allow_ips=list(proxies)),
+        app=AppSettings(
+            _env_file=None, env=Environment.TEST, allowed_hosts=TEST_ALLOWED_HOSTS, forwarded_allow_ips=list(proxies)
+        ),
         rate_limit=RateLimitSettings(_env_file=None, signup=Rate.model_validate("1/minute")),
     )
     return create_app(settings)

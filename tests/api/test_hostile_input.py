@@ -55,6 +55,9 @@ TEXT_INPUTS: list[tuple[str, str, str, str, dict[str, Any]]] = [
 ]
 
 
+OAUTH2_TOKEN_ENDPOINTS = {"/v1/auth/token", "/v1/auth/refresh"}
+
+
 def _with(valid: dict[str, Any], field: str, bad: str) -> dict[str, Any]:
     return {**valid, field: f"x{bad}y"}
 
@@ -74,7 +77,7 @@ async def _send(
 
 @pytest.mark.parametrize("bad", [NUL, LONE_SURROGATE], ids=["nul", "lone-surrogate"])
 @pytest.mark.parametrize(("method", "path", "kind", "field", "valid"), TEXT_INPUTS)
-async def test_unstorable_text_in_any_input_is_a_422_naming_the_field(
+async def test_unstorable_text_in_any_input_is_refused_naming_the_field(
     client: httpx.AsyncClient,
     auth: dict[str, str],
     method: str,
@@ -87,6 +90,11 @@ async def test_unstorable_text_in_any_input_is_a_422_naming_the_field(
     if kind != "json" and bad == LONE_SURROGATE:
         pytest.skip("a URL or form carries UTF-8 bytes, which cannot hold a lone surrogate (see the raw-bytes test)")
     response = await _send(client, method, path, kind, _with(valid, field, bad), auth)
+    if path in OAUTH2_TOKEN_ENDPOINTS:
+        # RFC 6749 §5.2 speaks there: a malformed parameter is a 400 `invalid_request`, never a 422.
+        problem = assert_problem(response, 400, "invalid_request")
+        assert problem["error"] == "invalid_request"
+        return
     problem = assert_problem(response, 422, "validation_failed")
     assert [error["loc"][-1] for error in problem["detail"]] == [field]
 

@@ -2,7 +2,8 @@
 
 Headless Chromium (Debian's `chromium` and `chromium-driver`; `.ci/run` installs them) drives
 `/docs` on a real uvicorn serving the app on a loopback port, under the Content-Security-Policy
-the docs pages need (tests/support/docs_csp.py). The browser can reach nothing but loopback:
+the docs pages need (`content_security_policies` in app/api/docs.py, sent by the app
+itself). The browser can reach nothing but loopback:
 a CDN asset would fail to load. The test signs up through the API, authorizes with the password
 flow in Swagger UI's dialog, runs `GET /v1/users/me` from the page and reads 200 there.
 
@@ -67,7 +68,7 @@ async def server(tmp_path: Path) -> AsyncIterator[str]:
     log = tmp_path / "uvicorn.log"
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "uvicorn", "tests.support.docs_csp:app"),
+            *(sys.executable, "-m", "uvicorn", "app.main:app"),
             *("--host", "127.0.0.1", "--port", str(port)),
             cwd=REPO_ROOT,
             env=environment,
