@@ -15,10 +15,12 @@ import structlog
 from fastapi import Depends, Form, Request
 
 from app.api.deps import ResourcesDep, SettingsDep
+from app.api.security import CurrentUser
 from app.core.config import Rate, Settings
 from app.core.errors import RateLimited
 from app.core.rate_limit import hit
 from app.resources import Resources
+from app.schemas.account import PasswordResetRequest
 
 logger = structlog.get_logger(__name__)
 
@@ -63,6 +65,35 @@ async def limit_token_per_account(
     )
 
 
+async def limit_verify_email_per_account(user: CurrentUser, resources: ResourcesDep, settings: SettingsDep) -> None:
+    """Caps verification e-mails one account can have sent, so the endpoint cannot be used to flood an inbox."""
+    await _enforce(
+        resources,
+        settings,
+        scope="verify-email-account",
+        key=str(user.id),
+        rate_of=lambda settings: settings.rate_limit.verify_email_per_account,
+    )
+
+
+async def limit_password_reset_per_email(
+    resources: ResourcesDep, settings: SettingsDep, body: PasswordResetRequest
+) -> None:
+    """Caps reset e-mails to one address, however many clients ask for them."""
+    await _enforce(
+        resources,
+        settings,
+        scope="password-reset-email",
+        key=body.email.strip().lower(),
+        rate_of=lambda settings: settings.rate_limit.password_reset_per_email,
+    )
+
+
 SignupRateLimit = Depends(limit_per_client("signup", lambda settings: settings.rate_limit.signup))
 TokenRateLimit = Depends(limit_per_client("token", lambda settings: settings.rate_limit.token))
 TokenAccountRateLimit = Depends(limit_token_per_account)
+VerifyEmailAccountRateLimit = Depends(limit_verify_email_per_account)
+PasswordResetRateLimit = Depends(
+    limit_per_client("password-reset", lambda settings: settings.rate_limit.password_reset)
+)
+PasswordResetEmailRateLimit = Depends(limit_password_reset_per_email)

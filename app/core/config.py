@@ -53,6 +53,8 @@ class AppSettings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     problem_base_url: AnyHttpUrl = AnyHttpUrl("https://errors.example.com/problems/")
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # Where people reach the service: links in e-mails (verification, password reset) start here.
+    public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
 
 
 class DatabaseSettings(BaseSettings):
@@ -96,6 +98,11 @@ class AuthSettings(BaseSettings):
     argon2_memory_kib: Annotated[int, Field(ge=1024)] = 19_456
     argon2_time_cost: Annotated[int, Field(ge=1)] = 2
     argon2_parallelism: Annotated[int, Field(ge=1)] = 1
+    # One-time links sent by e-mail: how long each stays usable.
+    email_verification_ttl_seconds: Annotated[int, Field(ge=300)] = 24 * 3600
+    password_reset_ttl_seconds: Annotated[int, Field(ge=300, le=24 * 3600)] = 30 * 60
+    # A self-deleted account is erased this long after it was deactivated (re-activation cancels).
+    account_erasure_grace_days: Annotated[int, Field(ge=0)] = 30
 
     @field_validator("jwt_secret", mode="before")
     @classmethod
@@ -145,6 +152,9 @@ class RateLimitSettings(BaseSettings):
     signup: Annotated[Rate, NoDecode] = Rate.model_validate("5/minute")
     token: Annotated[Rate, NoDecode] = Rate.model_validate("10/minute")
     token_per_account: Annotated[Rate, NoDecode] = Rate.model_validate("5/minute")
+    verify_email_per_account: Annotated[Rate, NoDecode] = Rate.model_validate("3/hour")
+    password_reset: Annotated[Rate, NoDecode] = Rate.model_validate("10/hour")
+    password_reset_per_email: Annotated[Rate, NoDecode] = Rate.model_validate("3/hour")
 
 
 class WebhookSettings(BaseSettings):

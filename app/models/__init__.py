@@ -1,10 +1,22 @@
 """ORM models. Importing this package registers every table on `Base.metadata`."""
 
 from app.db.base import Base
+from app.models.account_token import AccountToken
 from app.models.outbox import JobOutbox
+from app.models.personal_access_token import PersonalAccessToken
 from app.models.post import Post
 from app.models.refresh_token import RefreshToken
 from app.models.user import User
 from app.models.webhook import Webhook, WebhookDelivery
 
-__all__ = ["Base", "JobOutbox", "Post", "RefreshToken", "User", "Webhook", "WebhookDelivery"]
+__all__ = [
+    "AccountToken",
+    "Base",
+    "JobOutbox",
+    "PersonalAccessToken",
+    "Post",
+    "RefreshToken",
+    "User",
+    "Webhook",
+    "WebhookDelivery",
+]

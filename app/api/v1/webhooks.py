@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import DbSession, SettingsDep
 from app.api.problems import problem_responses
-from app.api.security import CurrentUser
+from app.api.security import CurrentUser, VerifiedUser
 from app.core.ssrf import Resolver, system_resolver
 from app.models.webhook import Webhook
 from app.schemas.page import Page, PageQuery
@@ -38,11 +38,12 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
     status_code=status.HTTP_201_CREATED,
     summary="Register a webhook",
     description="Subscribe a URL to events. The response carries the signing secret; it is never shown again. "
-    "URLs on loopback, private, link-local or other internal addresses are refused.",
-    responses=problem_responses(401, 422),
+    "URLs on loopback, private, link-local or other internal addresses are refused. Needs a verified "
+    "e-mail address (403 `email_not_verified`).",
+    responses=problem_responses(401, 403, 422),
 )
 async def create_webhook(
-    body: WebhookCreate, user: CurrentUser, session: DbSession, settings: SettingsDep, resolver: ResolverDep
+    body: WebhookCreate, user: VerifiedUser, session: DbSession, settings: SettingsDep, resolver: ResolverDep
 ) -> WebhookCreated:
     webhook = await webhooks_service.register(session, user.id, body, resolver=resolver, settings=settings.webhooks)
     return WebhookCreated.model_validate(webhook)
