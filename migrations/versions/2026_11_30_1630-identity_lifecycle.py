@@ -65,9 +65,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_personal_access_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_personal_access_token_token_hash")),
     )
-    op.create_index(
-        op.f("ix_personal_access_token_expires_at"), "personal_access_token", ["expires_at"], unique=False
-    )
+    op.create_index(op.f("ix_personal_access_token_expires_at"), "personal_access_token", ["expires_at"], unique=False)
     op.create_index(
         "ix_personal_access_token_user_id_created_at_id",
         "personal_access_token",

@@ -69,7 +69,9 @@ async def test_other_users_webhooks_stay_out(
     client: httpx.AsyncClient, member: StoredUser, settings: Settings, db_session: AsyncSession
 ) -> None:
     stranger = await create_user(db_session, settings)
-    db_session.add(Webhook(user_id=stranger.user.id, url="https://x.example.com", events=["post.published"], secret="s"))
+    db_session.add(
+        Webhook(user_id=stranger.user.id, url="https://x.example.com", events=["post.published"], secret="s")
+    )
     await db_session.commit()
     export = (await client.get("/v1/users/me/export", headers=bearer(member.user, settings))).json()
     assert export["webhooks"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -33,15 +34,15 @@ async def admin(db_session: AsyncSession, settings: Settings) -> StoredUser:
 
 async def make_token(
     client: httpx.AsyncClient, owner: StoredUser, settings: Settings, scopes: list[str] | None = None, days: int = 30
-) -> dict[str, str]:
+) -> dict[str, Any]:
     body = {"name": "CI", "scopes": ["posts:write"] if scopes is None else scopes, "expires_in_days": days}
     response = await client.post("/v1/users/me/tokens", json=body, headers=bearer(owner.user, settings))
     assert response.status_code == 201, response.text
-    created: dict[str, str] = response.json()
+    created: dict[str, Any] = response.json()
     return created
 
 
-def as_bearer(created: dict[str, str]) -> dict[str, str]:
+def as_bearer(created: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {created['token']}"}
 
 
@@ -121,9 +122,7 @@ async def test_its_scopes_shrink_with_the_owners(
     client: httpx.AsyncClient, member: StoredUser, admin: StoredUser, settings: Settings
 ) -> None:
     created = await make_token(client, member, settings)
-    taken = await client.patch(
-        f"/v1/users/{member.user.id}", json={"scopes": []}, headers=bearer(admin.user, settings)
-    )
+    taken = await client.patch(f"/v1/users/{member.user.id}", json={"scopes": []}, headers=bearer(admin.user, settings))
     assert taken.status_code == 200
     response = await client.post("/v1/posts", json={"title": "No", "body": "No."}, headers=as_bearer(created))
     assert_problem(response, 403, "permission_denied")
@@ -142,9 +141,7 @@ async def test_an_expired_token_is_refused(
     client: httpx.AsyncClient, member: StoredUser, settings: Settings, db_session: AsyncSession
 ) -> None:
     created = await make_token(client, member, settings)
-    await db_session.execute(
-        update(PersonalAccessToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-    )
+    await db_session.execute(update(PersonalAccessToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     await db_session.commit()
     assert_problem(await client.get("/v1/users/me", headers=as_bearer(created)), 401, "authentication_failed")
 
@@ -180,14 +177,18 @@ async def test_a_token_cannot_make_or_delete_tokens(
 ) -> None:
     created = await make_token(client, member, settings)
     body = {"name": "successor", "scopes": [], "expires_in_days": 366}
-    assert_problem(await client.post("/v1/users/me/tokens", json=body, headers=as_bearer(created)), 403, "permission_denied")
+    assert_problem(
+        await client.post("/v1/users/me/tokens", json=body, headers=as_bearer(created)), 403, "permission_denied"
+    )
     response = await client.delete(f"/v1/users/me/tokens/{created['id']}", headers=as_bearer(created))
     assert_problem(response, 403, "permission_denied")
     # Listing is harmless: it shows no secrets.
     assert (await client.get("/v1/users/me/tokens", headers=as_bearer(created))).status_code == 200
 
 
-async def test_a_password_change_keeps_tokens(client: httpx.AsyncClient, member: StoredUser, settings: Settings) -> None:
+async def test_a_password_change_keeps_tokens(
+    client: httpx.AsyncClient, member: StoredUser, settings: Settings
+) -> None:
     created = await make_token(client, member, settings)
     change = {"password": "a-fresh-passphrase-99", "current_password": member.password}
     assert (await client.patch("/v1/users/me", json=change, headers=bearer(member.user, settings))).status_code == 200

@@ -102,19 +102,25 @@ async def test_every_unusable_token_gets_the_same_answer(
 
     bodies = []
     # A reset token does not verify an address.
-    bodies.append(assert_problem(await client.post("/v1/auth/verify-email", json={"token": reset_token}), 400, "invalid_token"))
-    bodies.append(assert_problem(await client.post("/v1/auth/verify-email", json={"token": "x" * 43}), 400, "invalid_token"))
-    await db_session.execute(
-        update(AccountToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    bodies.append(
+        assert_problem(await client.post("/v1/auth/verify-email", json={"token": reset_token}), 400, "invalid_token")
     )
+    bodies.append(
+        assert_problem(await client.post("/v1/auth/verify-email", json={"token": "x" * 43}), 400, "invalid_token")
+    )
+    await db_session.execute(update(AccountToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     await db_session.commit()
-    bodies.append(assert_problem(await client.post("/v1/auth/verify-email", json={"token": verify_token}), 400, "invalid_token"))
+    bodies.append(
+        assert_problem(await client.post("/v1/auth/verify-email", json={"token": verify_token}), 400, "invalid_token")
+    )
     assert len({(body["title"], body["detail"]) for body in bodies}) == 1
 
 
 async def test_a_token_is_not_echoed_in_a_422(client: httpx.AsyncClient) -> None:
     secret = "s" * 300
-    problem = assert_problem(await client.post("/v1/auth/verify-email", json={"token": secret}), 422, "validation_failed")
+    problem = assert_problem(
+        await client.post("/v1/auth/verify-email", json={"token": secret}), 422, "validation_failed"
+    )
     assert secret not in str(problem)
 
 
@@ -179,7 +185,9 @@ async def test_a_link_verifies_the_account_it_was_sent_to_and_no_other(
         "/v1/auth/verify-email", json={"token": others_token}, headers=bearer(unverified.user, settings)
     )
     assert response.status_code == 204
-    assert (await client.get("/v1/users/me", headers=bearer(unverified.user, settings))).json()["email_verified"] is False
+    assert (await client.get("/v1/users/me", headers=bearer(unverified.user, settings))).json()[
+        "email_verified"
+    ] is False
     assert (await client.get("/v1/users/me", headers=bearer(other.user, settings))).json()["email_verified"] is True
 
 
