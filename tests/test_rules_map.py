@@ -7,7 +7,7 @@ from pathlib import Path
 
 RULE_MAP = Path("docs/rules.md")
 # Every ID in the catalogue, by family and count.
-RULE_FAMILIES = {"SCH": 8, "ASY": 7, "DB": 9, "DEP": 11, "ERR": 6, "JOB": 6, "API": 8, "TST": 9, "OPS": 9}
+RULE_FAMILIES = {"SCH": 8, "ASY": 7, "DB": 9, "DEP": 11, "ERR": 6, "JOB": 6, "API": 8, "TST": 9, "OPS": 9, "IDN": 9}
 CITATION = re.compile(r"`([^`\s]+)`")
 FILE_SUFFIXES = (".py", ".md", ".toml", ".lock", ".ini", ".yml", ".yaml", ".json", ".sh", ".example")
 
