@@ -124,6 +124,5 @@ def require_scope(*scopes: Scope) -> SecurityParam:
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
-CurrentPrincipal = Annotated[auth_service.Principal, Security(get_principal)]
 SignedInPrincipal = Annotated[auth_service.Principal, Depends(get_signed_in_principal)]
 VerifiedUser = Annotated[User, Depends(get_verified_user)]

@@ -61,13 +61,13 @@ async def delete_token(session: AsyncSession, token: PersonalAccessToken) -> Non
     await session.flush()
 
 
-async def record_use(session: AsyncSession, token_id: uuid.UUID, at: datetime, *, at_most_every: timedelta) -> bool:
-    """Set `last_used_at` unless it was set less than `at_most_every` ago; True when a row changed.
+async def record_use(session: AsyncSession, token_id: uuid.UUID, at: datetime, *, at_most_every: timedelta) -> None:
+    """Set `last_used_at` unless it was set less than `at_most_every` ago.
 
     The condition lives in the UPDATE itself, so the rule holds even when the Redis throttle
     in front of it has been flushed.
     """
-    result = await session.execute(
+    await session.execute(
         update(PersonalAccessToken)
         .where(
             PersonalAccessToken.id == token_id,
@@ -78,7 +78,6 @@ async def record_use(session: AsyncSession, token_id: uuid.UUID, at: datetime, *
         )
         .values(last_used_at=at)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def delete_expired(session: AsyncSession, before: datetime) -> int:

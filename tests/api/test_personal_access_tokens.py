@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,13 +11,17 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.config import Settings
 from app.core.scopes import SUPERUSER_SCOPES
 from app.core.tokens import digest
 from app.models.personal_access_token import PersonalAccessToken
+from app.resources import Resources
+from app.services import personal_access_tokens as personal_access_tokens_service
 from tests.support.factories import StoredUser, bearer, create_post, create_user
+from tests.support.logs import events
+from tests.support.outages import closed_port
 from tests.support.problems import assert_problem
 
 READ_FIELDS = {"id", "name", "scopes", "expires_at", "last_used_at", "created_at"}
@@ -167,7 +172,8 @@ async def test_another_users_token_is_not_found(
 ) -> None:
     created = await make_token(client, member, settings)
     response = await client.delete(f"/v1/users/me/tokens/{created['id']}", headers=bearer(admin.user, settings))
-    assert_problem(response, 404, "not_found")
+    problem = assert_problem(response, 404, "not_found")
+    assert problem["detail"] == "No personal access token with this id."
     assert (await client.get("/v1/users/me", headers=as_bearer(created))).status_code == 200
     assert (await client.get("/v1/users/me/tokens", headers=bearer(admin.user, settings))).json()["items"] == []
 
@@ -217,6 +223,60 @@ async def test_last_use_is_stamped_outside_the_read_and_at_most_once_a_minute(
 
     listed = await client.get("/v1/users/me/tokens", headers=bearer(member.user, settings))
     assert listed.json()["items"][0]["last_used_at"] is not None
+
+
+async def test_a_use_stamps_its_own_token_only(
+    client: httpx.AsyncClient, member: StoredUser, admin: StoredUser, settings: Settings, db_session: AsyncSession
+) -> None:
+    used = await make_token(client, member, settings)
+    mine_unused = await make_token(client, member, settings)
+    theirs = await make_token(client, admin, settings, scopes=[])
+    assert (await client.get("/v1/users/me", headers=as_bearer(used))).status_code == 200
+    assert (await stored(db_session, used["id"])).last_used_at is not None
+    assert (await stored(db_session, mine_unused["id"])).last_used_at is None
+    assert (await stored(db_session, theirs["id"])).last_used_at is None
+
+
+async def test_deleting_one_token_keeps_the_others(
+    client: httpx.AsyncClient, member: StoredUser, settings: Settings
+) -> None:
+    doomed, kept = await make_token(client, member, settings), await make_token(client, member, settings)
+    response = await client.delete(f"/v1/users/me/tokens/{doomed['id']}", headers=bearer(member.user, settings))
+    assert response.status_code == 204
+    assert_problem(await client.get("/v1/users/me", headers=as_bearer(doomed)), 401, "authentication_failed")
+    assert (await client.get("/v1/users/me", headers=as_bearer(kept))).status_code == 200
+
+
+async def test_last_use_is_stamped_when_redis_is_down_and_lost_quietly_when_postgres_is(
+    member: StoredUser,
+    settings: Settings,
+    resources: Resources,
+    db_session: AsyncSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    row = PersonalAccessToken(
+        user_id=member.user.id, name="t", token_hash=digest("x"), scopes=[], expires_at=datetime.now(UTC) + timedelta(1)
+    )
+    db_session.add(row)
+    await db_session.commit()
+    redis_down = Redis.from_url(f"redis://127.0.0.1:{closed_port()}/0", socket_connect_timeout=1)
+    engine_down = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/none")
+    try:
+        with caplog.at_level(logging.WARNING):
+            # Redis down: the throttle is skipped, the database's own condition still applies.
+            await personal_access_tokens_service.record_use(resources.session_factory, redis_down, row.id)
+            assert (await stored(db_session, str(row.id))).last_used_at is not None
+            # PostgreSQL down too: the stamp is lost, with a warning, and nothing is raised.
+            await personal_access_tokens_service.record_use(async_sessionmaker(engine_down), redis_down, row.id)
+    finally:
+        await redis_down.aclose()
+        await engine_down.dispose()
+    throttled = events(caplog, "throttle unavailable; stamping last use anyway")
+    assert len(throttled) == 2
+    assert all("Connection" in event["error"] for event in throttled)
+    [lost] = events(caplog, "could not record a personal access token's use")
+    assert lost["token_id"] == str(row.id)
+    assert "Connect" in lost["error"] or "connect" in lost["error"]
 
 
 async def test_a_stamp_over_a_minute_old_is_renewed(
