@@ -8,7 +8,6 @@ second, equally valid link; a send that fails rolls the token back with the job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,16 +20,9 @@ from app.repositories import account_tokens as account_tokens_repository
 from app.repositories import users as users_repository
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
-    value: str
-    expires_at: datetime
-
-
-async def issue(session: AsyncSession, user: User, purpose: TokenPurpose, ttl: timedelta) -> IssuedToken:
+async def issue(session: AsyncSession, user: User, purpose: TokenPurpose, ttl: timedelta) -> str:
     """A new token for `user`, bound to the purpose, the address it goes to and the credentials version."""
     value = new_secret()
-    expires_at = datetime.now(UTC) + ttl
     await account_tokens_repository.add(
         session,
         AccountToken(
@@ -39,10 +31,10 @@ async def issue(session: AsyncSession, user: User, purpose: TokenPurpose, ttl: t
             token_hash=digest(value),
             credentials_version=user.credentials_version,
             email=user.email,
-            expires_at=expires_at,
+            expires_at=datetime.now(UTC) + ttl,
         ),
     )
-    return IssuedToken(value=value, expires_at=expires_at)
+    return value
 
 
 async def consume(session: AsyncSession, value: str, purpose: TokenPurpose) -> User:

@@ -69,11 +69,11 @@ async def send_password_reset_email(
         # No account, or a deactivated one: nobody to write to. Nothing in the log names the address.
         logger.info("password reset e-mail skipped: no active account")
         return
-    issued = await account_tokens_service.issue(
+    token = await account_tokens_service.issue(
         session, user, TokenPurpose.RESET_PASSWORD, timedelta(seconds=settings.auth.password_reset_ttl_seconds)
     )
     minutes = str(settings.auth.password_reset_ttl_seconds // 60)
-    reset_url = link(settings, RESET_PASSWORD_PATH, issued.value)
+    reset_url = link(settings, RESET_PASSWORD_PATH, token)
     message = render(
         "password_reset",
         to=user.email,
@@ -103,5 +103,5 @@ async def send_password_changed_email(
 
 async def _verification_link(session: AsyncSession, user: User, settings: Settings) -> str:
     ttl = timedelta(seconds=settings.auth.email_verification_ttl_seconds)
-    issued = await account_tokens_service.issue(session, user, TokenPurpose.VERIFY_EMAIL, ttl)
-    return link(settings, VERIFY_EMAIL_PATH, issued.value)
+    token = await account_tokens_service.issue(session, user, TokenPurpose.VERIFY_EMAIL, ttl)
+    return link(settings, VERIFY_EMAIL_PATH, token)

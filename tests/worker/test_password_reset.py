@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.models.account_token import AccountToken
 from app.models.outbox import JobOutbox
+from app.models.user import User
 from app.resources import Resources
 from tests.support.factories import StoredUser, bearer, create_user
 from tests.support.mail import link_in, token_in
@@ -136,6 +137,23 @@ async def test_a_deactivated_account_gets_no_reset_email(
     assert (await client.post("/v1/auth/password-reset", json={"email": inactive.email})).status_code == 202
     await deliver_mail(resources, arq_pool, worker_settings)
     assert inbox.messages == []
+
+
+async def test_a_link_of_a_deactivated_account_is_refused(
+    client: httpx.AsyncClient,
+    member: StoredUser,
+    resources: Resources,
+    arq_pool: ArqRedis,
+    worker_settings: Settings,
+    inbox: Inbox,
+    db_session: AsyncSession,
+) -> None:
+    """Checked by itself, not only through the credentials version every deactivation bumps today."""
+    token = await reset_token_for(client, member, resources, arq_pool, worker_settings, inbox)
+    await db_session.execute(update(User).where(User.id == member.user.id).values(is_active=False))
+    await db_session.commit()
+    body = {"token": token, "new_password": NEW_PASSWORD}
+    assert_problem(await client.post("/v1/auth/password-reset/confirm", json=body), 400, "invalid_token")
 
 
 async def test_a_reset_link_works_once(
