@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.tokens import digest
+from app.models.personal_access_token import PersonalAccessToken
 from app.models.webhook import Webhook
 from app.schemas.posts import PostStatus
 from tests.support.factories import StoredUser, bearer, create_post, create_user
@@ -63,6 +68,36 @@ async def test_an_empty_account_exports_empty_lists(
 
 async def test_the_export_needs_a_signed_in_caller(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/users/me/export"), 401, "authentication_failed")
+
+
+async def test_tokens_are_listed_oldest_first_whatever_their_ids(
+    client: httpx.AsyncClient, member: StoredUser, settings: Settings, db_session: AsyncSession
+) -> None:
+    created_at = datetime(2026, 1, 1, tzinfo=UTC)
+    low, high = uuid.UUID(int=1), uuid.UUID(int=2)
+    # Inserted in the opposite order to the one expected, so neither insertion order nor id order alone passes.
+    rows = [
+        (high, created_at + timedelta(seconds=1)),  # newest
+        (uuid.UUID(int=4), created_at),  # same instant as the next: the id breaks the tie
+        (uuid.UUID(int=3), created_at),
+        (low, created_at - timedelta(seconds=1)),  # oldest, with the smallest id
+    ]
+    for token_id, at in rows:
+        db_session.add(
+            PersonalAccessToken(
+                id=token_id,
+                user_id=member.user.id,
+                name=str(token_id),
+                token_hash=digest(str(token_id)),
+                scopes=[],
+                expires_at=created_at + timedelta(days=3650),
+                created_at=at,
+            )
+        )
+        await db_session.commit()
+    export = (await client.get("/v1/users/me/export", headers=bearer(member.user, settings))).json()
+    listed = [token["id"] for token in export["personal_access_tokens"]]
+    assert listed == [str(low), str(uuid.UUID(int=3)), str(uuid.UUID(int=4)), str(high)]
 
 
 async def test_other_users_webhooks_stay_out(

@@ -240,7 +240,8 @@ async def test_a_use_stamps_its_own_token_only(
 async def test_deleting_one_token_keeps_the_others(
     client: httpx.AsyncClient, member: StoredUser, settings: Settings
 ) -> None:
-    doomed, kept = await make_token(client, member, settings), await make_token(client, member, settings)
+    # The token made last is deleted: a lookup that ignored the id would find the first one.
+    kept, doomed = await make_token(client, member, settings), await make_token(client, member, settings)
     response = await client.delete(f"/v1/users/me/tokens/{doomed['id']}", headers=bearer(member.user, settings))
     assert response.status_code == 204
     assert_problem(await client.get("/v1/users/me", headers=as_bearer(doomed)), 401, "authentication_failed")

@@ -52,3 +52,6 @@ async def test_expired_tokens_are_deleted_and_live_ones_kept(
     [kept_token] = await db_session.scalars(select(PersonalAccessToken))
     assert kept_link.expires_at > now
     assert kept_token.expires_at > now
+    # Nothing left to delete: the counts say so.
+    again = await delete_expired_records(worker_ctx(settings, resources))
+    assert (again["account_tokens"], again["personal_access_tokens"]) == (0, 0)
