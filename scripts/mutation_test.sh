@@ -2,8 +2,9 @@
 # Mutation testing of authentication and authorization (TST-9); see docs/mutation-testing.md.
 # mutmut mutates the modules named under [tool.mutmut] in pyproject.toml and, for each mutant,
 # runs the selected tests that reach it. Needs PostgreSQL and Redis, like `uv run pytest`.
-# Not part of CI: 9 to 11 minutes on a 2-core machine.
-# Usage: bash scripts/mutation_test.sh
+# Not part of CI: the whole set takes tens of minutes on a 2-core machine.
+# Usage: bash scripts/mutation_test.sh                        every module under [tool.mutmut]
+#        bash scripts/mutation_test.sh 'app.core.tokens*' ...  only the mutants matching these names
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ stderr_log=mutants/mutmut-stderr.log
 started=$SECONDS
 # One mutant at a time: all mutants share one test database and one Redis database, and two sessions
 # at once wipe each other's rows and counters, which reports surviving mutants as killed.
-if ! uv run mutmut run --max-children 1 2>"$stderr_log"; then
+if ! uv run mutmut run --max-children 1 "$@" 2>"$stderr_log"; then
   tail -n 40 "$stderr_log" >&2
   exit 1
 fi

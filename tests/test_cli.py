@@ -70,6 +70,9 @@ async def test_create_superuser_reads_the_password_from_stdin(client: httpx.Asyn
     tokens = await client.post("/v1/auth/token", data={"username": "root@example.com", "password": PASSWORD})
     assert tokens.status_code == 200, tokens.text
     assert set(tokens.json()["scope"].split()) == {"posts:write", "users:read", "users:write"}
+    # The operator vouches for the address: the first administrator is verified from the start.
+    me = await client.get("/v1/users/me", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"})
+    assert me.json()["email_verified"] is True
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ RULE_FAMILIES = {
     "HTTP": 3,
     "TPL": 3,
     "SEC": 10,
+    "IDN": 9,
 }
 CITATION = re.compile(r"`([^`\s]+)`")
 FILE_SUFFIXES = (".py", ".md", ".toml", ".lock", ".ini", ".yml", ".yaml", ".json", ".sh", ".example")

@@ -20,6 +20,7 @@ from app.core.config import Rate, Settings
 from app.core.errors import RateLimited
 from app.core.rate_limit import hit
 from app.resources import Resources
+from app.schemas.account import PasswordResetRequest
 from app.schemas.auth import TokenRequest
 from app.schemas.users import UserSelfUpdate
 
@@ -118,8 +119,37 @@ async def limit_anonymous_reads(
         )
 
 
+async def limit_verify_email_per_account(user: CurrentUser, resources: ResourcesDep, settings: SettingsDep) -> None:
+    """Caps verification e-mails one account can have sent, so the endpoint cannot be used to flood an inbox."""
+    await _enforce(
+        resources,
+        settings,
+        scope="verify-email-account",
+        key=str(user.id),
+        rate_of=lambda settings: settings.rate_limit.verify_email_per_account,
+    )
+
+
+async def limit_password_reset_per_email(
+    resources: ResourcesDep, settings: SettingsDep, body: PasswordResetRequest
+) -> None:
+    """Caps reset e-mails to one address, however many clients ask for them."""
+    await _enforce(
+        resources,
+        settings,
+        scope="password-reset-email",
+        key=body.email.strip().lower(),
+        rate_of=lambda settings: settings.rate_limit.password_reset_per_email,
+    )
+
+
 SignupRateLimit = Depends(limit_per_client("signup", lambda settings: settings.rate_limit.signup))
 TokenRateLimit = Depends(limit_per_client("token", lambda settings: settings.rate_limit.token))
 TokenForm = Annotated[TokenRequest, Depends(limit_token_per_account)]
 SelfUpdateBody = Annotated[UserSelfUpdate, Depends(limit_current_password_checks)]
 AnonymousReadRateLimit = Depends(limit_anonymous_reads)
+VerifyEmailAccountRateLimit = Depends(limit_verify_email_per_account)
+PasswordResetRateLimit = Depends(
+    limit_per_client("password-reset", lambda settings: settings.rate_limit.password_reset)
+)
+PasswordResetEmailRateLimit = Depends(limit_password_reset_per_email)

@@ -84,6 +84,8 @@ class AppSettings(BaseSettings):
     allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"], min_length=1)
     # True when a proxy in front terminates TLS: responses then carry Strict-Transport-Security.
     tls_terminated_upstream: bool = False
+    # Where people reach the service: links in e-mails (verification, password reset) start here.
+    public_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
 
 
 class DatabaseSettings(BaseSettings):
@@ -134,6 +136,11 @@ class AuthSettings(BaseSettings):
     argon2_memory_kib: Annotated[int, Field(ge=1024)] = 19_456
     argon2_time_cost: Annotated[int, Field(ge=1)] = 2
     argon2_parallelism: Annotated[int, Field(ge=1)] = 1
+    # One-time links sent by e-mail: how long each stays usable.
+    email_verification_ttl_seconds: Annotated[int, Field(ge=300)] = 24 * 3600
+    password_reset_ttl_seconds: Annotated[int, Field(ge=300, le=24 * 3600)] = 30 * 60
+    # A self-deleted account is erased this long after it was deactivated (re-activation cancels).
+    account_erasure_grace_days: Annotated[int, Field(ge=0)] = 30
 
     @field_validator("jwt_secret", mode="before")
     @classmethod
@@ -188,6 +195,9 @@ class RateLimitSettings(BaseSettings):
     token_per_account: Annotated[Rate, NoDecode] = Rate.model_validate("30/minute")
     # Reads without a token (published posts, search), per client address.
     anonymous_read: Annotated[Rate, NoDecode] = Rate.model_validate("300/minute")
+    verify_email_per_account: Annotated[Rate, NoDecode] = Rate.model_validate("3/hour")
+    password_reset: Annotated[Rate, NoDecode] = Rate.model_validate("10/hour")
+    password_reset_per_email: Annotated[Rate, NoDecode] = Rate.model_validate("3/hour")
 
 
 class WebhookSettings(BaseSettings):

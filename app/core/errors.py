@@ -267,6 +267,29 @@ class IdempotencyKeyReused(FieldInvalid):
         super().__init__(IDEMPOTENCY_KEY_HEADER.lower(), self.default_detail, error_type=self.code, location="header")
 
 
+class InvalidAccountToken(BadRequest):
+    """A one-time e-mail token that cannot be used: unknown, used, expired, for another purpose or outdated.
+
+    One answer for every reason, so probing learns nothing about which tokens exist.
+    """
+
+    code = "invalid_token"
+    title = "Invalid token"
+    default_detail = "The link is invalid or has expired; ask for a new one."
+
+
+class EmailNotVerified(PermissionDenied):
+    code = "email_not_verified"
+    title = "E-mail not verified"
+    default_detail = "Verify your e-mail address first: follow the link we sent, or ask for a new one."
+
+
+class EmailAlreadyVerified(Conflict):
+    code = "email_already_verified"
+    title = "E-mail already verified"
+    default_detail = "This account's e-mail address is verified already."
+
+
 # Statuses the web framework itself produces (routing, body limit), mapped onto
 # the same catalogue so every error a client can see has one documented type.
 ERRORS_BY_STATUS: Mapping[int, type[AppError]] = {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,7 +52,12 @@ async def add(session: AsyncSession, user: User) -> User:
 
 
 async def save(session: AsyncSession, user: User) -> User:
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if is_unique_violation(exc):  # a new e-mail address another account took first
+            raise DuplicateEmailError(user.email) from exc
+        raise
     await session.refresh(user)  # updated_at is set by the database
     return user
 
@@ -74,3 +80,23 @@ async def bump_credentials_version(session: AsyncSession, user: User) -> None:
         update(User).where(User.id == user.id).values(credentials_version=User.credentials_version + 1)
     )
     await session.refresh(user)
+
+
+async def claim_due_for_erasure(session: AsyncSession, *, now: datetime, limit: int) -> list[User]:
+    """Deactivated accounts whose grace period is over; SKIP LOCKED lets two workers share the work."""
+    statement = (
+        select(User)
+        .where(User.erasure_due_at <= now, User.is_active.is_(False))
+        .order_by(User.erasure_due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(statement))
+
+
+async def delete_users(session: AsyncSession, user_ids: list[uuid.UUID]) -> int:
+    """Delete accounts; their posts, webhooks, deliveries and tokens go with them (ON DELETE CASCADE)."""
+    if not user_ids:
+        return 0
+    result = await session.execute(delete(User).where(User.id.in_(user_ids)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -90,3 +90,9 @@ async def list_deliveries_page(
         limit=limit,
         newest_first=True,
     )
+
+
+async def list_by_owner(session: AsyncSession, user_id: uuid.UUID) -> list[Webhook]:
+    """Every webhook of one user, oldest first (the account export)."""
+    statement = select(Webhook).where(Webhook.user_id == user_id).order_by(Webhook.created_at, Webhook.id)
+    return list(await session.scalars(statement))

@@ -19,6 +19,9 @@ class JobName(StrEnum):
     SEND_WELCOME_EMAIL = "send_welcome_email"
     DISPATCH_EVENT = "dispatch_event"
     DELIVER_WEBHOOK = "deliver_webhook"
+    SEND_VERIFICATION_EMAIL = "send_verification_email"
+    SEND_PASSWORD_RESET_EMAIL = "send_password_reset_email"  # noqa: S105 - a job name, not a secret
+    SEND_PASSWORD_CHANGED_EMAIL = "send_password_changed_email"  # noqa: S105 - a job name, not a secret
 
 
 class JobPayload(BaseModel):
@@ -41,8 +44,26 @@ class DeliverWebhook(JobPayload):
     delivery_id: uuid.UUID
 
 
+class VerificationEmail(JobPayload):
+    # The address to verify: if it changed again before the job ran, the job sends nothing.
+    user_id: uuid.UUID
+    email: str
+
+
+class PasswordResetEmail(JobPayload):
+    # Recorded for every request, whether or not an account uses the address: the job decides.
+    email: str
+
+
+class PasswordChangedEmail(JobPayload):
+    user_id: uuid.UUID
+
+
 PAYLOADS: dict[JobName, type[JobPayload]] = {
     JobName.SEND_WELCOME_EMAIL: WelcomeEmail,
     JobName.DISPATCH_EVENT: DispatchEvent,
     JobName.DELIVER_WEBHOOK: DeliverWebhook,
+    JobName.SEND_VERIFICATION_EMAIL: VerificationEmail,
+    JobName.SEND_PASSWORD_RESET_EMAIL: PasswordResetEmail,
+    JobName.SEND_PASSWORD_CHANGED_EMAIL: PasswordChangedEmail,
 }

@@ -30,16 +30,17 @@ class UserCreate(RequestSchema, UserBase):
 
 
 class UserSelfUpdate(RequestSchema):
-    """What a user may change about themselves: never scopes, status or e-mail."""
+    """What a user may change about themselves: never scopes or status."""
 
     name: Name | None = None
+    email: Email | None = None
     password: Password | None = None
     current_password: Annotated[str, Field(max_length=128)] | None = None
 
     @model_validator(mode="after")
-    def _password_change_needs_the_current_one(self) -> Self:
-        if self.password is not None and self.current_password is None:
-            raise ValueError("current_password is required to set a new password")
+    def _credential_changes_need_the_current_password(self) -> Self:
+        if (self.password is not None or self.email is not None) and self.current_password is None:
+            raise ValueError("current_password is required to change the e-mail address or the password")
         return self
 
 
@@ -54,6 +55,7 @@ class UserUpdate(RequestSchema):
 class UserRead(ReadSchema, UserBase):
     id: uuid.UUID
     is_active: bool
+    email_verified: bool = Field(description="Whether the owner has followed a verification link sent to `email`.")
     scopes: list[str]
     created_at: UtcDatetime
     updated_at: UtcDatetime

@@ -29,10 +29,12 @@ from app.schemas.auth import TokenPair
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller behind an access token: their account and the scopes this token may use."""
+    """The caller behind a bearer token: their account and the scopes this token may use."""
 
     user: User
     scopes: frozenset[str]
+    # Set when the caller signed in with a personal access token rather than a password.
+    personal_access_token_id: uuid.UUID | None = None
 
 
 async def login(

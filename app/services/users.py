@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from app.core.security import hash_password, verify_password
 from app.models.user import User
 from app.repositories import refresh_tokens as refresh_tokens_repository
 from app.repositories import users as users_repository
-from app.schemas.jobs import JobName, WelcomeEmail
+from app.schemas.jobs import JobName, PasswordChangedEmail, VerificationEmail, WelcomeEmail
 from app.schemas.page import KeysetPage
 from app.schemas.users import UserCreate, UserListQuery, UserSelfUpdate, UserUpdate
 from app.services import outbox as outbox_service
@@ -36,6 +36,7 @@ async def register(session: AsyncSession, data: UserCreate, settings: AuthSettin
     except users_repository.DuplicateEmailError:
         raise EmailTaken from None
     # Same transaction as the account: no account without its e-mail, no e-mail without the account.
+    # The welcome e-mail carries the first verification link.
     await outbox_service.enqueue(session, JobName.SEND_WELCOME_EMAIL, WelcomeEmail(user_id=user.id))
     return user
 
@@ -52,6 +53,8 @@ async def ensure_superuser(
         name=name,
         password_hash=await hash_password(password, settings),
         scopes=list(SUPERUSER_SCOPES),
+        # The operator who runs the CLI vouches for the address; no link to follow.
+        email_verified_at=datetime.now(UTC),
     )
     return await users_repository.add(session, user), True
 
@@ -91,20 +94,34 @@ async def list_users(session: AsyncSession, query: UserListQuery) -> KeysetPage[
 async def update_self(session: AsyncSession, user: User, data: UserSelfUpdate, settings: AuthSettings) -> User:
     if data.name is not None:
         user.name = data.name
-    if data.password is not None:
-        current = data.current_password or ""  # the schema already requires it with a new password
+    if data.password is not None or data.email is not None:
+        current = data.current_password or ""  # the schema already requires it with these changes
         if not await verify_password(current, user.password_hash, settings):
             raise FieldInvalid(
                 "current_password", "The current password is incorrect.", error_type="invalid_current_password"
             )
+    if data.email is not None and data.email.lower() != user.email.lower():
+        if await users_repository.get_by_email(session, data.email) is not None:
+            raise EmailTaken
+        user.email = data.email
+        # The new address is unproven until its owner follows the link sent to it.
+        user.email_verified_at = None
+        await send_verification(session, user)
+    if data.password is not None:
         user.password_hash = await hash_password(data.password, settings)
-        await _revoke_credentials(session, user)
-    return await users_repository.save(session, user)
+        await revoke_credentials(session, user)
+        await notify_password_changed(session, user)
+    try:
+        return await users_repository.save(session, user)
+    except users_repository.DuplicateEmailError:
+        raise EmailTaken from None
 
 
-async def deactivate(session: AsyncSession, user: User) -> None:
+async def deactivate(session: AsyncSession, user: User, settings: AuthSettings) -> None:
+    """The owner deletes the account: it stops working now and is erased after the grace period."""
     user.is_active = False
-    await _revoke_credentials(session, user)
+    user.erasure_due_at = datetime.now(UTC) + timedelta(days=settings.account_erasure_grace_days)
+    await revoke_credentials(session, user)
     await users_repository.save(session, user)
 
 
@@ -115,12 +132,35 @@ async def update(session: AsyncSession, user: User, data: UserUpdate) -> User:
         user.scopes = sorted(set(data.scopes))
     if data.is_active is not None and data.is_active != user.is_active:
         user.is_active = data.is_active
-        if not data.is_active:
-            await _revoke_credentials(session, user)
+        if data.is_active:
+            # Re-activated within the grace period: the account is kept after all.
+            user.erasure_due_at = None
+        else:
+            await revoke_credentials(session, user)
     return await users_repository.save(session, user)
 
 
-async def _revoke_credentials(session: AsyncSession, user: User) -> None:
-    """Every access token and refresh token issued so far stops working."""
+async def revoke_credentials(session: AsyncSession, user: User) -> None:
+    """Every access token and refresh token issued so far stops working, and so does every e-mailed link.
+
+    Personal access tokens are left alone: they are revoked one by one (docs/decisions/0052-personal-access-tokens.md).
+    """
     await users_repository.bump_credentials_version(session, user)
     await refresh_tokens_repository.revoke_all_for_user(session, user.id, datetime.now(UTC))
+
+
+async def send_verification(session: AsyncSession, user: User) -> None:
+    """Record a verification e-mail to the account's current address."""
+    await outbox_service.enqueue(
+        session, JobName.SEND_VERIFICATION_EMAIL, VerificationEmail(user_id=user.id, email=user.email)
+    )
+
+
+async def notify_password_changed(session: AsyncSession, user: User) -> None:
+    await outbox_service.enqueue(session, JobName.SEND_PASSWORD_CHANGED_EMAIL, PasswordChangedEmail(user_id=user.id))
+
+
+async def erase_due_accounts(session: AsyncSession, *, now: datetime, batch_size: int) -> int:
+    """Delete the accounts whose erasure is due, with everything they own (docs/account-lifecycle.md)."""
+    due = await users_repository.claim_due_for_erasure(session, now=now, limit=batch_size)
+    return await users_repository.delete_users(session, [user.id for user in due])

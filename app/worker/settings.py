@@ -93,6 +93,21 @@ class WorkerSettings:
         func(jobs.send_welcome_email, name=JobName.SEND_WELCOME_EMAIL, timeout=settings.jobs.job_timeout_seconds),
         func(jobs.dispatch_event, name=JobName.DISPATCH_EVENT, timeout=settings.jobs.job_timeout_seconds),
         func(jobs.deliver_webhook, name=JobName.DELIVER_WEBHOOK, timeout=settings.jobs.job_timeout_seconds),
+        func(
+            jobs.send_verification_email,
+            name=JobName.SEND_VERIFICATION_EMAIL,
+            timeout=settings.jobs.job_timeout_seconds,
+        ),
+        func(
+            jobs.send_password_reset_email,
+            name=JobName.SEND_PASSWORD_RESET_EMAIL,
+            timeout=settings.jobs.job_timeout_seconds,
+        ),
+        func(
+            jobs.send_password_changed_email,
+            name=JobName.SEND_PASSWORD_CHANGED_EMAIL,
+            timeout=settings.jobs.job_timeout_seconds,
+        ),
     ]
     cron_jobs: ClassVar[list[Any]] = [
         # Named under the service's Redis prefix: `unique` is keyed by the name, and another
@@ -108,6 +123,13 @@ class WorkerSettings:
             upkeep.delete_expired_records,
             name=queue.cron_name(settings, "delete_expired_records"),
             minute={17},
+            second={0},
+            unique=True,
+        ),
+        cron(
+            upkeep.erase_deleted_accounts,
+            name=queue.cron_name(settings, "erase_deleted_accounts"),
+            minute={37},
             second={0},
             unique=True,
         ),

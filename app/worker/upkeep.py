@@ -8,9 +8,12 @@ from typing import Any
 import structlog
 
 from app.db.session import unit_of_work
+from app.repositories import account_tokens as account_tokens_repository
 from app.repositories import idempotency_keys as idempotency_keys_repository
 from app.repositories import outbox as outbox_repository
+from app.repositories import personal_access_tokens as personal_access_tokens_repository
 from app.repositories import refresh_tokens as refresh_tokens_repository
+from app.services import users as users_service
 from app.worker.context import worker_context
 
 logger = structlog.get_logger(__name__)
@@ -42,7 +45,33 @@ async def delete_expired_records(ctx: dict[str, Any]) -> dict[str, int]:
                 session, processed_before=now - timedelta(days=context.settings.jobs.keep_processed_days)
             )
             tokens = await refresh_tokens_repository.delete_expired(session, before=now)
+            account_tokens = await account_tokens_repository.delete_expired(session, before=now)
+            personal_tokens = await personal_access_tokens_repository.delete_expired(session, before=now)
             # Requests ignore expired keys already; this only keeps the table small.
             keys = await idempotency_keys_repository.delete_expired(session, now=now)
-    logger.info("expired records deleted", processed_jobs=jobs, refresh_tokens=tokens, idempotency_keys=keys)
-    return {"processed_jobs": jobs, "refresh_tokens": tokens, "idempotency_keys": keys}
+    counts = {
+        "processed_jobs": jobs,
+        "refresh_tokens": tokens,
+        "account_tokens": account_tokens,
+        "personal_access_tokens": personal_tokens,
+        "idempotency_keys": keys,
+    }
+    logger.info("expired records deleted", **counts)
+    return counts
+
+
+# Per hourly run, in one transaction; a longer queue drains over the next runs.
+ERASURE_BATCH_SIZE = 500
+
+
+async def erase_deleted_accounts(ctx: dict[str, Any]) -> int:
+    """Erase the accounts their owners deleted, once the grace period is over (docs/account-lifecycle.md)."""
+    context = worker_context(ctx)
+    with context.resources.tracer.start_as_current_span("cron erase_deleted_accounts"):
+        async with unit_of_work(context.resources.session_factory) as session:
+            erased = await users_service.erase_due_accounts(
+                session, now=datetime.now(UTC), batch_size=ERASURE_BATCH_SIZE
+            )
+    if erased:
+        logger.info("deleted accounts erased", count=erased)
+    return erased

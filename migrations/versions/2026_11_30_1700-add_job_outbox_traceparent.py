@@ -1,6 +1,6 @@
 """add job_outbox.traceparent: the trace a job continues
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Created: 2026-11-30 17:00:00.000000+00:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

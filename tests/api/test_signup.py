@@ -12,7 +12,7 @@ from app.models.user import User
 from tests.support.factories import UserCreateFactory
 from tests.support.problems import assert_problem
 
-USER_FIELDS = {"id", "email", "name", "is_active", "scopes", "created_at", "updated_at"}
+USER_FIELDS = {"id", "email", "name", "is_active", "email_verified", "scopes", "created_at", "updated_at"}
 
 
 async def _user_count(db_session: AsyncSession) -> int:
@@ -27,6 +27,7 @@ async def test_signup_creates_an_account(client: httpx.AsyncClient) -> None:
     assert set(user) == USER_FIELDS
     assert user["email"] == body["email"]
     assert user["is_active"] is True
+    assert user["email_verified"] is False  # until the link in the welcome e-mail is followed
     assert user["scopes"] == ["posts:write"]
     assert user["created_at"].endswith("+00:00")
     assert body["password"] not in response.text

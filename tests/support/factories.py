@@ -49,9 +49,13 @@ async def create_user(
     *,
     scopes: Sequence[str] = DEFAULT_USER_SCOPES,
     is_active: bool = True,
+    verified: bool = True,
     **overrides: Any,
 ) -> StoredUser:
-    """A user committed to the database, with the plain password kept for signing in."""
+    """A user committed to the database, with the plain password kept for signing in.
+
+    Verified by default, like most accounts in use; `verified=False` for an address never confirmed.
+    """
     body = UserCreateFactory.build(**overrides)
     user = User(
         email=body.email,
@@ -59,6 +63,7 @@ async def create_user(
         password_hash=await hash_password(body.password, settings.auth),
         scopes=list(scopes),
         is_active=is_active,
+        email_verified_at=datetime.now(UTC) if verified else None,
     )
     session.add(user)
     await session.commit()

@@ -174,6 +174,8 @@ async def test_expired_records_are_deleted(settings: Settings, resources: Resour
     assert await delete_expired_records(worker_ctx(settings, resources)) == {
         "processed_jobs": 2,
         "refresh_tokens": 1,
+        "account_tokens": 0,
+        "personal_access_tokens": 0,
         "idempotency_keys": 1,
     }
     assert await db_session.scalar(select(func.count()).select_from(JobOutbox)) == 2

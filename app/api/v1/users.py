@@ -15,8 +15,10 @@ from app.api.routing import Route
 from app.api.security import CurrentUser, get_current_user, require_scope
 from app.core.scopes import Scope
 from app.models.user import User
+from app.schemas.exports import AccountExport
 from app.schemas.page import Page
 from app.schemas.users import UserListQuery, UserRead, UserUpdate
+from app.services import account_export as account_export_service
 from app.services import users as users_service
 
 me_router = APIRouter(prefix="/users", tags=["users"], route_class=Route)
@@ -63,11 +65,12 @@ async def read_me(user: ReadableMe) -> UserRead:
 @me_router.patch(
     "/me",
     summary="Update my account",
-    description="Change the name or the password. A new password needs `current_password`, "
-    "and signs out every session: all earlier tokens stop working. `current_password` checks share "
-    "the account's sign-in attempt limit (429). With `If-Match`, only if the account is still at that "
-    "ETag (else 412).",
-    responses=problem_responses(401, 412, 422, 429),
+    description="Change the name, the e-mail address or the password; the last two need `current_password`, "
+    "whose checks share the account's sign-in attempt limit (429). A new address is unverified until its owner "
+    "follows the link sent to it (409 `email_taken` if another account uses it). A new password signs out every "
+    "session: all earlier access and refresh tokens stop working, and a notice goes to the account's address. "
+    "With `If-Match`, only if the account is still at that ETag (else 412).",
+    responses=problem_responses(401, 409, 412, 422, 429),
 )
 async def update_me(
     body: SelfUpdateBody, user: WritableMe, session: DbSession, settings: SettingsDep, response: Response
@@ -80,13 +83,26 @@ async def update_me(
 @me_router.delete(
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Deactivate my account",
-    description="Deactivate the account; every token issued for it stops working. With `If-Match`, only "
-    "if the account is still at that ETag (else 412).",
+    summary="Delete my account",
+    description="Deactivate the account at once (every token issued for it stops working) and erase it, with "
+    "everything it owns, after the grace period (`AUTH_ACCOUNT_ERASURE_GRACE_DAYS`, 30 days by default). "
+    "An administrator who re-activates the account within that time cancels the erasure. With `If-Match`, "
+    "only if the account is still at that ETag (else 412).",
     responses=problem_responses(401, 412, 422),
 )
-async def delete_me(user: WritableMe, session: DbSession) -> None:
-    await users_service.deactivate(session, user)
+async def delete_me(user: WritableMe, session: DbSession, settings: SettingsDep) -> None:
+    await users_service.deactivate(session, user, settings.auth)
+
+
+@me_router.get(
+    "/me/export",
+    summary="Export my data",
+    description="Everything the service holds about the caller's account, in one JSON document: the account, "
+    "every post (drafts included), webhooks and personal access tokens. Secrets are left out.",
+    responses=problem_responses(401),
+)
+async def export_me(user: CurrentUser, session: DbSession) -> AccountExport:
+    return await account_export_service.export(session, user)
 
 
 @admin_router.get(

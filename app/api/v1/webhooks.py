@@ -12,7 +12,7 @@ from app.api.idempotency import Idempotent
 from app.api.openapi import links_from_created
 from app.api.problems import problem_responses
 from app.api.routing import Route
-from app.api.security import CurrentUser
+from app.api.security import CurrentUser, VerifiedUser
 from app.core.ssrf import Resolver, system_resolver
 from app.models.webhook import Webhook
 from app.schemas.page import Page, PageQuery
@@ -44,16 +44,17 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
     "(except to a retry with the same `Idempotency-Key`, which gets the first response back and registers "
     "nothing). URLs on loopback, private, link-local or other internal addresses, or on ports other than the "
     "allowed ones (80 and 443 by default), are refused. An account holds at most `WEBHOOKS_MAX_PER_USER` "
-    "webhooks (10 by default): one more is 409 `webhook_limit_reached`.",
+    "webhooks (10 by default): one more is 409 `webhook_limit_reached`. Needs a verified e-mail address "
+    "(403 `email_not_verified`).",
     responses={
         201: links_from_created("webhook_id", "webhooks-delete_webhook", "webhooks-list_deliveries"),
-        **problem_responses(401, 409, 422),
+        **problem_responses(401, 403, 409, 422),
     },
     # The body holds the signing secret: no cache may keep it.
     dependencies=[Idempotent, NoStore],
 )
 async def create_webhook(
-    body: WebhookCreate, user: CurrentUser, session: DbSession, settings: SettingsDep, resolver: ResolverDep
+    body: WebhookCreate, user: VerifiedUser, session: DbSession, settings: SettingsDep, resolver: ResolverDep
 ) -> WebhookCreated:
     webhook = await webhooks_service.register(session, user.id, body, resolver=resolver, settings=settings.webhooks)
     return WebhookCreated.model_validate(webhook)
