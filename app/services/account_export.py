@@ -18,7 +18,6 @@ from app.schemas.posts import PostRead
 from app.schemas.users import UserRead
 from app.schemas.webhooks import WebhookRead
 
-
 # Posts are read in keyset batches, each query as cheap as the first however many there are.
 POSTS_BATCH_SIZE = 500
 
