@@ -76,14 +76,16 @@ async def test_hot_reads_keep_their_latency_when_the_collector_is_unreachable(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    port = closed_port() if collector == "closed port" else black_hole
-    provider = provider_exporting_to(port, monkeypatch)
     # Hundreds of anonymous reads from one address: the per-address limit is not what is measured here.
     unlimited = Rate.model_validate("1000000/second")
     settings = settings.model_copy(
         update={"rate_limit": settings.rate_limit.model_copy(update={"anonymous_read": unlimited})}
     )
-    async for untraced in serve(create_app(settings)):
+    # Built before any OTEL_* variable is set: this one must stay untraced.
+    untraced_app = create_app(settings)
+    port = closed_port() if collector == "closed port" else black_hole
+    provider = provider_exporting_to(port, monkeypatch)
+    async for untraced in serve(untraced_app):
         await timed_reads(untraced)  # warm both paths the same way
         baseline = await timed_reads(untraced)
     traced_app = create_app(settings, tracer_provider=provider)  # before caplog: it reconfigures logging

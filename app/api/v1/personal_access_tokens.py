@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.api.deps import DbSession, SettingsDep
+from app.api.deps import DbSession, NoStore, SettingsDep
 from app.api.problems import problem_responses
 from app.api.security import CurrentUser, SignedInPrincipal
 from app.models.personal_access_token import PersonalAccessToken
@@ -41,6 +41,8 @@ OwnedToken = Annotated[PersonalAccessToken, Depends(valid_owned_token_id)]
     "the account is deactivated; scopes later taken from the account stop working for it too. "
     "Needs a signed-in session: a personal access token cannot create another.",
     responses=problem_responses(401, 403, 422),
+    # The body holds the token: no cache may keep it.
+    dependencies=[NoStore],
 )
 async def create_token(
     body: PersonalAccessTokenCreate, principal: SignedInPrincipal, session: DbSession, settings: SettingsDep
