@@ -2,10 +2,12 @@
 
 - Before anything runs, PostgreSQL and Redis must answer; otherwise the run stops
   at once with one message saying how to start them.
-- The run gets its own database, built once by `alembic upgrade head`.
-- One app (and one lifespan) serves the whole run; each test gets a fresh
+- The tests are spread over pytest-xdist workers (`-n` in `pyproject.toml`). Each
+  worker is a run of its own: its own database, built once by `alembic upgrade head`,
+  and its own Redis database (`tests/support/environment.py`).
+- One app (and one lifespan) serves each worker; each test gets a fresh
   `httpx.AsyncClient` over `ASGITransport`.
-- After every test: all tables are emptied, the test Redis database is flushed
+- After every test: all tables are emptied, the worker's Redis database is flushed
   and `app.dependency_overrides` is cleared.
 """
 
@@ -30,10 +32,19 @@ BASE_URL = "http://testserver"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    problems = unreachable_services(database_url_for_tests(), redis_url_for_tests())
-    if problems:
-        pytest.exit("\n".join([*problems, "", HOW_TO_START]), returncode=pytest.ExitCode.USAGE_ERROR)
-    create_migrated_database(database_url_for_tests())
+    if not hasattr(session.config, "workerinput"):
+        # The run's own process (xdist's controller, or the only process with `-n 0`): it stops the
+        # run with one message before any worker starts.
+        problems = unreachable_services(database_url_for_tests(), redis_url_for_tests())
+        if problems:
+            pytest.exit("\n".join([*problems, "", HOW_TO_START]), returncode=pytest.ExitCode.USAGE_ERROR)
+    if _runs_tests(session.config):
+        create_migrated_database(database_url_for_tests())
+
+
+def _runs_tests(config: pytest.Config) -> bool:
+    """False in xdist's controller, which only hands tests to its workers."""
+    return hasattr(config, "workerinput") or config.getoption("numprocesses", None) in (None, 0)
 
 
 @pytest.fixture(scope="session")

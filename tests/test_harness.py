@@ -1,4 +1,5 @@
-"""The test run itself: it stops at once, with one clear message, when a service is missing."""
+"""The test run itself: it stops at once, with one clear message, when a service is missing; its
+workers never share a database or a Redis database; it fits in PostgreSQL's connection limit."""
 
 from __future__ import annotations
 
@@ -6,11 +7,28 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 
-from tests.support.environment import TEST_REDIS_DB
+from app.resources import Resources
+from tests.support.environment import (
+    TEST_POOL_OVERFLOW,
+    TEST_POOL_SIZE,
+    TEST_REDIS_DB,
+    database_url_for_tests,
+)
 from tests.support.outages import closed_port
+
+# PostgreSQL's default, shared on a development machine with everything else that runs there.
+POSTGRES_MAX_CONNECTIONS = 100
+# A worker's tests start at most one process at a time that uses the database as hard as the app
+# (the arq worker in tests/worker/test_durability.py), with the same caps.
+CONNECTIONS_OF_STARTED_PROCESSES = TEST_POOL_SIZE + TEST_POOL_OVERFLOW
 
 
 @pytest.mark.slow
@@ -37,3 +55,25 @@ def test_run_stops_quickly_with_instructions_when_services_are_unreachable() -> 
     assert "docker compose up -d postgres redis" in output
     assert "Traceback" not in output
     assert elapsed < 30, f"took {elapsed:.1f}s"
+
+
+async def test_each_worker_runs_on_a_database_and_a_redis_database_of_its_own(resources: Resources) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    async with resources.engine.connect() as connection:
+        database = await connection.scalar(text("SELECT current_database()"))
+    assert database == make_url(database_url_for_tests()).database
+    assert resources.redis.connection_pool.connection_kwargs["db"] == TEST_REDIS_DB
+    if worker is not None:  # under xdist (the default run)
+        assert database.endswith(f"_test_{worker}")
+        first = int(os.environ.get("TEST_REDIS_DB", "15"))
+        assert resources.redis.connection_pool.connection_kwargs["db"] == first - int(worker.removeprefix("gw"))
+
+
+def test_a_whole_run_fits_in_postgres_default_max_connections(resources: Resources) -> None:
+    addopts: list[str] = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["pytest"]["addopts"]
+    workers = int(addopts[addopts.index("-n") + 1])
+    pool = resources.engine.pool
+    assert isinstance(pool, QueuePool)
+    assert (pool.size(), pool._max_overflow) == (TEST_POOL_SIZE, TEST_POOL_OVERFLOW)
+    per_worker = TEST_POOL_SIZE + TEST_POOL_OVERFLOW + CONNECTIONS_OF_STARTED_PROCESSES
+    assert workers * per_worker <= POSTGRES_MAX_CONNECTIONS // 2, "leave half for everything else on the server"
