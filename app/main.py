@@ -19,6 +19,7 @@ from app.api.openapi import install_openapi, operation_id
 from app.api.problems import handle_unexpected_error, install_problem_handlers
 from app.api.request_context import REQUEST_ID_HEADER
 from app.api.v1 import debug
+from app.core import runtime
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.resources import open_resources
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_resources(settings, application_name=f"{settings.app.name}-api") as resources:
             app.state.resources = resources
+            runtime.freeze_start_up_objects()
             yield
 
     serves_docs = settings.app.env.serves_docs
