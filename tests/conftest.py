@@ -9,11 +9,14 @@
   `httpx.AsyncClient` over `ASGITransport`.
 - After every test: all tables are emptied, the worker's Redis database is flushed
   and `app.dependency_overrides` is cleared.
+- Every app a test builds logs through the test pipeline, which `caplog` reads, whatever
+  its environment; the deployed pipeline is tested in a process of its own
+  (tests/core/test_logging.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -21,7 +24,9 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import Settings
+from app import main
+from app.core.config import Environment, Settings
+from app.core.logging import configure_logging
 from app.main import create_app
 from app.resources import Resources
 from tests.support.database import create_migrated_database, empty_all_tables
@@ -45,6 +50,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def _runs_tests(config: pytest.Config) -> bool:
     """False in xdist's controller, which only hands tests to its workers."""
     return hasattr(config, "workerinput") or config.getoption("numprocesses", None) in (None, 0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_logging() -> Iterator[None]:
+    # structlog caches each logger on first use: one production app built in this process
+    # would otherwise keep our loggers on the bytes pipeline, out of `caplog`'s reach.
+    def configure_for_tests(env: Environment, level: str = "INFO") -> None:
+        configure_logging(Environment.TEST, level)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(main, "configure_logging", configure_for_tests)
+        yield
 
 
 @pytest.fixture(scope="session")
