@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -38,7 +37,6 @@ def test_run_stops_quickly_with_instructions_when_services_are_unreachable() -> 
         "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{port}/service",
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
     }
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_config.py"],
         env={**os.environ, **broken},
@@ -47,14 +45,17 @@ def test_run_stops_quickly_with_instructions_when_services_are_unreachable() -> 
         timeout=60,
         check=False,
     )
-    elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, output
     assert f"PostgreSQL at postgresql://postgres@127.0.0.1:{port}/postgres did not answer" in output
     assert f"Redis at redis://127.0.0.1:{port}/{TEST_REDIS_DB} did not answer" in output
     assert "docker compose up -d postgres redis" in output
     assert "Traceback" not in output
-    assert elapsed < 30, f"took {elapsed:.1f}s"
+    # Stopped at session start, before collecting anything or starting a worker. A run that waited
+    # on a connection instead would hit `timeout` above; no wall-clock bound here, since the suite's
+    # own workers share the machine with this child (measured 4-6 s alone, 36-44 s under load).
+    assert "collected" not in output
+    assert "bringing up nodes" not in output
 
 
 async def test_each_worker_runs_on_a_database_and_a_redis_database_of_its_own(resources: Resources) -> None:
