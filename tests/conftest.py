@@ -2,7 +2,8 @@
 
 - Before anything runs, PostgreSQL and Redis must answer; otherwise the run stops
   at once with one message saying how to start them.
-- The tests are spread over pytest-xdist workers (`-n` in `pyproject.toml`). Each
+- The tests are spread over pytest-xdist workers (`-n auto` in `pyproject.toml`: one per
+  CPU, at most four). Each
   worker is a run of its own: its own database, built once by `alembic upgrade head`,
   and its own Redis database (`tests/support/environment.py`).
 - One app (and one lifespan) serves each worker; each test gets a fresh
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -30,10 +32,22 @@ from app.core.logging import configure_logging
 from app.main import create_app
 from app.resources import Resources
 from tests.support.database import create_migrated_database, empty_all_tables
-from tests.support.environment import HOW_TO_START, database_url_for_tests, redis_url_for_tests, settings_for_tests
+from tests.support.environment import (
+    HOW_TO_START,
+    TEST_MAX_WORKERS,
+    database_url_for_tests,
+    redis_url_for_tests,
+    settings_for_tests,
+)
 from tests.support.services import unreachable_services
 
 BASE_URL = "http://testserver"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    # One worker per CPU: measured on 2 cores, 2 workers beat 4 (docs/performance.md). The cap keeps
+    # a run within Redis's databases and a fair share of PostgreSQL's connections.
+    return min(TEST_MAX_WORKERS, os.cpu_count() or 1)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.pool import QueuePool
 
 from app.resources import Resources
 from tests.support.environment import (
+    TEST_MAX_WORKERS,
     TEST_POOL_OVERFLOW,
     TEST_POOL_SIZE,
     TEST_REDIS_DB,
@@ -72,7 +73,8 @@ async def test_each_worker_runs_on_a_database_and_a_redis_database_of_its_own(re
 
 def test_a_whole_run_fits_in_postgres_default_max_connections(resources: Resources) -> None:
     addopts: list[str] = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["pytest"]["addopts"]
-    workers = int(addopts[addopts.index("-n") + 1])
+    assert addopts[addopts.index("-n") + 1] == "auto"  # capped at TEST_MAX_WORKERS by tests/conftest.py
+    workers = TEST_MAX_WORKERS
     pool = resources.engine.pool
     assert isinstance(pool, QueuePool)
     assert (pool.size(), pool._max_overflow) == (TEST_POOL_SIZE, TEST_POOL_OVERFLOW)

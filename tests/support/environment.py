@@ -33,7 +33,10 @@ TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15")) - WORKER_INDEX
 if TEST_REDIS_DB < 1:
     raise RuntimeError(f"too many test workers for Redis's 16 databases: {WORKER} would use db {TEST_REDIS_DB}")
 
-# Every worker's app holds at most this many connections, so a run of `WORKERS` workers plus the
+# At most this many xdist workers (`-n auto` is capped in tests/conftest.py): Redis has 16 databases,
+# and PostgreSQL's connections are shared with everything else on the server.
+TEST_MAX_WORKERS = 4
+# Every worker's app holds at most this many connections, so a run of `TEST_MAX_WORKERS` workers plus the
 # processes its tests start stays far below PostgreSQL's default max_connections (100), which a
 # development server shares with everything else on it (tests/test_harness.py adds it up).
 TEST_POOL_SIZE = 4
