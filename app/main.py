@@ -27,7 +27,7 @@ from app.api.routing import install_routing
 from app.api.tracing import trace_requests
 from app.api.v1 import debug
 from app.core import metrics as metrics_core
-from app.core import tracing
+from app.core import runtime, tracing
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.core.version import SERVICE_VERSION
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             settings, application_name=f"{settings.app.name}-api", tracer_provider=tracer_provider
         ) as resources:
             app.state.resources = resources
+            runtime.freeze_start_up_objects()
             yield
         metrics_core.process_exited()
 

@@ -35,6 +35,7 @@ BENCH_JWT_SECRET = "bench-only-Zq7Xr2Lm9Tc4Vb8Nh3Kd6Wf1Yp5Gs0Ju"  # noqa: S105 -
 BENCH_EMAIL = "bench@example.com"
 BENCH_PASSWORD = "bench-password-not-secret"  # noqa: S105 - the seeded bench account's password
 CPU_COUNT = os.cpu_count() or 1
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def server_database_url() -> str:
@@ -134,6 +135,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (/proc/PID/stat, fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def pinned(command: Sequence[str], cpus: str | None) -> list[str]:
     """Prefix `taskset -c CPUS` when pinning is asked for and possible."""
     if cpus is None or shutil.which("taskset") is None:
@@ -143,13 +153,19 @@ def pinned(command: Sequence[str], cpus: str | None) -> list[str]:
 
 @contextlib.contextmanager
 def running_server(
-    name: str, command: list[str], port: int, environment: dict[str, str], *, ready_path: str = "/health/live"
+    name: str,
+    command: list[str],
+    port: int,
+    environment: dict[str, str],
+    *,
+    ready_path: str = "/health/live",
+    cwd: Path = REPO_ROOT,
 ) -> Iterator[Server]:
     """Start a server in its own process group, wait until it answers, stop it (SIGTERM, then SIGKILL)."""
     log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)  # noqa: SIM115
     log_path = Path(log.name)
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     server = Server(name, command, port, process, log_path)
     try:
@@ -278,6 +294,14 @@ def parse_wrk(output: str) -> WrkResult:
 class LoadRun:
     wrk: WrkResult
     rss_mb: dict[int, float] = field(default_factory=dict)  # peak VmRSS per serving process
+    cpu_seconds: float = 0.0  # CPU time the serving processes used during the run
+    duration_seconds: float = 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """The servers' CPU time per answered request: the number load on the machine moves least."""
+        requests = self.wrk.requests_per_second * self.duration_seconds
+        return 1000 * self.cpu_seconds / requests if requests else float("nan")
 
 
 def run_wrk(
@@ -294,6 +318,7 @@ def run_wrk(
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for header in headers:
         command += ["-H", header]
+    cpu_before = sum(cpu_seconds(pid) for pid in watch_pids)
     process = subprocess.Popen([*pinned(command, cpus), url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peaks = dict.fromkeys(watch_pids, 0.0)
     while process.poll() is None:
@@ -301,9 +326,10 @@ def run_wrk(
             peaks[pid] = max(peaks[pid], rss_mb(pid))
         time.sleep(0.25)  # noqa: TID251 - a synchronous script, no event loop here
     output = process.communicate()[0].decode()
+    cpu_used = sum(cpu_seconds(pid) for pid in watch_pids) - cpu_before
     if process.returncode != 0:
         raise RuntimeError(f"wrk failed:\n{output}")
-    return LoadRun(parse_wrk(output), peaks)
+    return LoadRun(parse_wrk(output), peaks, cpu_seconds=cpu_used, duration_seconds=duration)
 
 
 def median(values: Sequence[float]) -> float:

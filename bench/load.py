@@ -17,6 +17,10 @@ PostgreSQL is never pinned. Prints, per configuration and read: req/s, p50, p99 
 `--repeats` runs, with the req/s spread), the ratio to the ceiling of the same shape, and the
 peak VmRSS of each serving process during the runs.
 
+`--variant NAME=DIR` adds the service as checked out in DIR (e.g. `git archive HEAD~1 | tar -x -C DIR`),
+with one process and with two, to the same run: an A/B of two revisions under the same machine load.
+The report adds the servers' CPU ms per request (from /proc) and p99/p50.
+
 granian is measured when `--granian PATH` names a granian executable installed outside the
 project (e.g. `python3 -m venv /opt/benchtools && /opt/benchtools/bin/pip install granian`);
 it imports the project through PYTHONPATH.
@@ -31,7 +35,7 @@ import sysconfig
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,6 +71,7 @@ class Config:
     ceiling: bool  # the raw app, not the service
     workers: int
     kind: str  # uvicorn-fast | uvicorn-h11 | granian
+    source: Path = REPO_ROOT  # the checkout the service is imported from
 
     def command(self, port: int, granian: str | None) -> list[str]:
         target = "bench.ceiling.app:app" if self.ceiling else "app.main:app"
@@ -156,7 +161,10 @@ def measure(
     command = pinned(config.command(port, granian), "0" if config.pinned else None)
     wrk_cpus = "1" if config.pinned else None
     results: dict[str, LoadRun] = {}
-    with running_server(config.name, command, port, server_environment(redis_url, **extra)) as server:
+    if config.source != REPO_ROOT:
+        extra["PYTHONPATH"] = str(config.source)
+    environment = server_environment(redis_url, **extra)
+    with running_server(config.name, command, port, environment, cwd=config.source) as server:
         pids = server.pids()
         for read, (path, headers) in target.requests().items():
             url = server.base_url + path
@@ -178,7 +186,7 @@ def report(runs: dict[str, dict[str, list[LoadRun]]], configs: list[Config]) -> 
     ceilings = {1: "ceiling 1p", 2: "ceiling 2p"}
     print()
     print(f"{'configuration':<30} {'read':<5} {'req/s':>7} {'(spread)':>13} {'p50 ms':>7} {'p99 ms':>7}", end="")
-    print(f" {'x ceiling':>8} {'RSS MB':>12} {'sock err':>8}")
+    print(f" {'p99/p50':>7} {'x ceiling':>8} {'CPU ms/req':>10} {'RSS MB':>12} {'sock err':>8}")
     for config in configs:
         for read in reads:
             samples = runs[config.name][read]
@@ -191,10 +199,13 @@ def report(runs: dict[str, dict[str, list[LoadRun]]], configs: list[Config]) -> 
                 for index, value in enumerate(sorted(sample.rss_mb.values())):
                     peak_rss[index] = max(peak_rss[index], value)
             rss = "/".join(f"{value:.0f}" for value in peak_rss.values())
+            p50 = median([s.wrk.p50_ms for s in samples])
+            p99 = median([s.wrk.p99_ms for s in samples])
+            cpu = median([s.cpu_ms_per_request for s in samples])
             print(
                 f"{config.name:<30} {read:<5} {median(rps):>7,.0f} {'(' + spread(rps) + ')':>13} "
-                f"{median([s.wrk.p50_ms for s in samples]):>7.2f} {median([s.wrk.p99_ms for s in samples]):>7.2f} "
-                f"{ratio:>8.2f} {rss:>12} {sum(sample.wrk.errors for sample in samples):>8}"
+                f"{p50:>7.2f} {p99:>7.2f} {p99 / p50:>7.1f} {ratio:>8.2f} {cpu:>10.2f} {rss:>12} "
+                f"{sum(sample.wrk.errors for sample in samples):>8}"
             )
 
 
@@ -204,8 +215,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--granian", help="path to a granian executable (outside the project)")
-    parser.add_argument("--configs", nargs="*", choices=sorted(CONFIGS), help="default: all that can run")
+    parser.add_argument("--configs", nargs="*", help=f"default: all that can run; of {sorted(CONFIGS)}")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=DIR", help="another checkout")
     arguments = parser.parse_args()
+    for variant in arguments.variant:
+        name, _, directory = variant.partition("=")
+        for workers in (1, 2):
+            config = Config(f"{name} {workers}p", ceiling=False, workers=workers, kind="uvicorn-fast")
+            CONFIGS[config.name] = replace(config, source=Path(directory).resolve())
 
     names = arguments.configs or [
         name for name, config in CONFIGS.items() if config.kind != "granian" or arguments.granian

@@ -93,8 +93,10 @@ class DatabaseSettings(BaseSettings):
 
     # repr=False: the DSN may hold a password, and a settings object can end up in a log or a traceback.
     url: Annotated[PostgresDsn, Field(repr=False)] = PostgresDsn("postgresql+asyncpg://postgres@localhost:5432/service")
-    pool_size: Annotated[int, Field(ge=1)] = 10
-    max_overflow: Annotated[int, Field(ge=0)] = 5
+    # A fixed pool sized to the requests one process has in flight (decision 0061): an overflow
+    # connection is opened and closed under steady load, losing its prepared-statement cache.
+    pool_size: Annotated[int, Field(ge=1)] = 16
+    max_overflow: Annotated[int, Field(ge=0)] = 0
     pool_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
     statement_timeout_ms: Annotated[int, Field(ge=100)] = 5_000
     # The client's own bound on each statement: it holds when the server cannot answer at all

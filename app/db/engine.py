@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from app.core.config import DatabaseSettings
+from app.db.pool import FairAsyncPool
 
 TRANSACTION_ISOLATION = "READ COMMITTED"
 
@@ -34,6 +35,7 @@ def create_engine(settings: DatabaseSettings, *, application_name: str = "servic
         # A connection that died while idle (database restart, failover) is replaced
         # on checkout instead of failing the first request that draws it.
         pool_pre_ping=True,
+        poolclass=FairAsyncPool,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_seconds,

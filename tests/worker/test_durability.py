@@ -21,7 +21,7 @@ from app.models.webhook import Webhook, WebhookDelivery
 from app.resources import Resources, create_redis
 from app.schemas.events import EventType
 from app.services import events as events_service
-from tests.support.environment import database_url_for_tests
+from tests.support.environment import TEST_POOL_OVERFLOW, TEST_POOL_SIZE, database_url_for_tests
 from tests.support.factories import UserCreateFactory, create_user
 from tests.support.processes import PrivateRedis, WorkerProcess, private_redis
 from tests.support.receiver import http_receiver
@@ -46,6 +46,8 @@ def worker_environment(redis: PrivateRedis, inbox: Inbox) -> dict[str, str]:
     return {
         "APP_ENV": "test",
         "DATABASE_URL": database_url_for_tests(),
+        "DATABASE_POOL_SIZE": str(TEST_POOL_SIZE),
+        "DATABASE_MAX_OVERFLOW": str(TEST_POOL_OVERFLOW),
         "REDIS_URL": redis.url,
         "SMTP_HOST": inbox.host,
         "SMTP_PORT": str(inbox.port),
