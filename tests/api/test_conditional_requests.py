@@ -4,6 +4,7 @@ and concurrent writes to one row that never both win silently."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.conditional import ResourceTags
 from app.core.config import Settings
 from app.core.scopes import SUPERUSER_SCOPES
+from app.main import create_app
 from app.models.outbox import JobOutbox
 from app.models.post import Post
 from app.resources import Resources
@@ -273,8 +275,17 @@ def _lock_row(post: Post) -> TextClause:
     return text(f"SELECT 1 FROM post WHERE id = '{post.id}' FOR UPDATE")  # noqa: S608 - a UUID
 
 
+@pytest.fixture
+async def racing_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app with a pool wide enough for every writer at once: each holds a connection while it waits."""
+    database = settings.database.model_copy(update={"pool_size": CONCURRENT_WRITERS + 2, "max_overflow": 0})
+    application = create_app(settings.model_copy(update={"database": database}))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
 async def test_racing_publishes_announce_the_post_once(
-    app: FastAPI, resources: Resources, db_session: AsyncSession, draft: Post, author: StoredUser, settings: Settings
+    racing_app: FastAPI, db_session: AsyncSession, draft: Post, author: StoredUser, settings: Settings
 ) -> None:
     request = {
         "method": "PATCH",
@@ -282,8 +293,9 @@ async def test_racing_publishes_announce_the_post_once(
         "json": {"status": "published"},
         "headers": bearer(author.user, settings),
     }
+    resources: Resources = racing_app.state.resources
     responses = await race_held(
-        app, resources, [request] * CONCURRENT_WRITERS, lock=_lock_row(draft), blocked=CONCURRENT_WRITERS
+        racing_app, resources, [request] * CONCURRENT_WRITERS, lock=_lock_row(draft), blocked=CONCURRENT_WRITERS
     )
     assert [response.status_code for response in responses] == [200] * CONCURRENT_WRITERS
     assert await _event_rows(db_session) == 1
@@ -292,8 +304,7 @@ async def test_racing_publishes_announce_the_post_once(
 
 
 async def test_racing_writers_with_one_etag_have_exactly_one_winner(
-    app: FastAPI,
-    resources: Resources,
+    racing_app: FastAPI,
     client: httpx.AsyncClient,
     db_session: AsyncSession,
     draft: Post,
@@ -306,7 +317,8 @@ async def test_racing_writers_with_one_etag_have_exactly_one_winner(
         {"method": "PATCH", "url": url, "json": {"title": f"Writer {n}"}, "headers": {**headers, "If-Match": etag}}
         for n in range(CONCURRENT_WRITERS)
     ]
-    responses = await race_held(app, resources, requests, lock=_lock_row(draft), blocked=CONCURRENT_WRITERS)
+    resources: Resources = racing_app.state.resources
+    responses = await race_held(racing_app, resources, requests, lock=_lock_row(draft), blocked=CONCURRENT_WRITERS)
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200] + [412] * (CONCURRENT_WRITERS - 1)
     [winner] = [response for response in responses if response.status_code == 200]
