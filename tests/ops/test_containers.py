@@ -223,6 +223,8 @@ def test_the_shared_environment_wires_the_app_to_the_other_services(compose: dic
         "SMTP_HOST": "mailpit",
         "SMTP_PORT": "1025",
         "SMTP_FROM": "Service <no-reply@example.com>",
+        # The host's names and the service name other containers use: any other Host is a 400.
+        "APP_ALLOWED_HOSTS": '["localhost", "127.0.0.1", "::1", "api"]',
         # Empty unless set for the observability profile (tests/ops/test_observability_profile.py).
         "OTEL_EXPORTER_OTLP_ENDPOINT": "",
     }
