@@ -54,6 +54,24 @@ _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
 _ARQ_ROUTINE_PREFIXES = ("%6.2fs → ", "%6.2fs ← ", "recording health: ")
 
 
+class LeftToTheirOwnHandler(logging.Filter):
+    """Drops a library's records while its logger still has a handler of its own.
+
+    arq's CLI configures its `arq` logger with a handler before the worker starts; its first
+    lines would print twice, once there and once through ours. Until `adopt_logger` takes the
+    logger over, that handler alone prints them.
+    """
+
+    def __init__(self, name: str = "arq") -> None:
+        super().__init__()
+        self.library = name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != self.library and not record.name.startswith(f"{self.library}."):
+            return True
+        return not logging.getLogger(self.library).handlers
+
+
 class _ArqRoutineLinesToDebug(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str) and record.msg.startswith(_ARQ_ROUTINE_PREFIXES):
@@ -109,8 +127,13 @@ def configure_logging(env: Environment, level: str = "INFO") -> None:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"structlog": formatter},
-            "filters": {"arq_routine": {"()": _ArqRoutineLinesToDebug}},
-            "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "structlog"}},
+            "filters": {
+                "arq_routine": {"()": _ArqRoutineLinesToDebug},
+                "arq_own_handler": {"()": LeftToTheirOwnHandler, "name": "arq"},
+            },
+            "handlers": {
+                "default": {"class": "logging.StreamHandler", "formatter": "structlog", "filters": ["arq_own_handler"]}
+            },
             "root": {"handlers": ["default"], "level": level},
             "loggers": {
                 # uvicorn's own handlers are dropped so its lines go through ours.

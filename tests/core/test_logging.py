@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import pytest
 
 from app.core.config import Environment
+from app.core.logging import LeftToTheirOwnHandler, adopt_logger
 
 # Our events and library events, an exception with a secret in a local variable, arq's routine lines.
 EMIT = """
@@ -86,3 +88,20 @@ def test_local_development_writes_one_readable_line_per_event_without_escape_cod
     assert "ZeroDivisionError" in output
     assert "hunter2" not in output  # tracebacks without local variables
     assert "below the level" not in output
+
+
+def test_a_library_logger_with_its_own_handler_prints_once_until_adopted() -> None:
+    """arq's CLI gives the `arq` logger a handler before the worker starts: its lines must not print twice."""
+    library = logging.getLogger("arq")
+    own_handler = logging.NullHandler()
+    ours = LeftToTheirOwnHandler("arq")
+    record = logging.LogRecord("arq.worker", logging.INFO, __file__, 1, "Starting worker", None, None)
+    unrelated = logging.LogRecord("arqueology", logging.INFO, __file__, 1, "dig", None, None)
+    library.addHandler(own_handler)
+    try:
+        assert not ours.filter(record)  # its own handler prints it
+        assert ours.filter(unrelated)
+    finally:
+        library.removeHandler(own_handler)
+    adopt_logger("arq")
+    assert ours.filter(record)  # adopted: ours prints it
