@@ -253,6 +253,8 @@ def resolves(command: str) -> str | None:  # noqa: PLR0911 - one answer per kind
             return resolves_uv_run(rest)
         case ["uvx", "pre-commit", *_]:
             return None if (REPO_ROOT / ".pre-commit-config.yaml").is_file() else "the pre-commit configuration"
+        case ["uvx", "copier", *_]:
+            return None if (REPO_ROOT / "copier.yml").is_file() else "the copier template (copier.yml)"
         case ["bash", script, *_]:
             return None if (REPO_ROOT / script).is_file() else f"script {script}"
         case ["docker", "compose", *rest]:
