@@ -63,6 +63,10 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         redoc_url=None,
         openapi_url=OPENAPI_URL if serves_docs else None,
         generate_unique_id_function=operation_id,
+        # Spans come from app/api/tracing.py, only when OTEL_* configures them (decision 0070). FastAPI's
+        # own hooks stay off: no second set of spans when a provider is installed, and no check of the
+        # global providers on every request when none is.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
 

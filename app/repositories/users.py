@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +19,13 @@ class DuplicateEmailError(Exception):
     """The unique index on lower(email) refused a row."""
 
 
+# Built once, at import: every authenticated request runs it, and a constant statement's cache key is
+# computed once, where `session.get` builds and keys a new statement per call (docs/performance.md).
+_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    return await session.get(User, user_id)
+    return await session.scalar(_BY_ID, {"user_id": user_id})
 
 
 async def get_for_update(session: AsyncSession, user_id: uuid.UUID) -> User | None:
