@@ -11,7 +11,7 @@ message is then dropped instead of sent, so the bench measures the queue, not a 
 from __future__ import annotations
 
 import dataclasses
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 from app.worker.context import CONTEXT_KEY, WorkerContext
@@ -19,7 +19,7 @@ from app.worker.settings import WorkerSettings
 
 
 class DiscardingMailer:
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         del message
 
 
