@@ -14,6 +14,7 @@ import dataclasses
 from email.message import Message
 from typing import Any
 
+from app.worker import queue
 from app.worker.context import CONTEXT_KEY, WorkerContext
 from app.worker.settings import WorkerSettings
 
@@ -38,3 +39,7 @@ BenchWorkerSettings = type(
         "on_startup": startup,
     },
 )
+
+
+if __name__ == "__main__":
+    queue.run_worker(BenchWorkerSettings)

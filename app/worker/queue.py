@@ -15,9 +15,11 @@ from typing import Any, NamedTuple, cast
 import orjson
 from arq import Retry as ArqRetry
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import job_key_prefix, result_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
+from arq.typing import WorkerSettingsType
 from arq.utils import timestamp_ms
+from arq.worker import Worker, get_kwargs
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -113,16 +115,16 @@ _ENQUEUE_SCRIPT_SHA = hashlib.sha1(_ENQUEUE_SCRIPT.encode()).hexdigest()  # noqa
 
 async def _run_script(
     pool: ArqRedis, script: str, sha: str, keys: Sequence[str], args: Sequence[bytes | str | int]
-) -> list[int]:
+) -> list[Any]:
     """EVALSHA, loading the script first on a server that does not know it yet (a new or restarted Redis)."""
     # redis-py types EVALSHA's arguments as str and its reply as sync-or-async; on this client it is awaitable.
-    evalsha = cast("Callable[..., Awaitable[list[int]]]", pool.evalsha)
+    evalsha = cast("Callable[..., Awaitable[list[Any]]]", pool.evalsha)
     try:
         reply = await evalsha(sha, len(keys), *keys, *args)
     except NoScriptError:
         await pool.script_load(script)
         reply = await evalsha(sha, len(keys), *keys, *args)
-    return [int(value) for value in reply]
+    return list(reply)
 
 
 async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[QueuedJob]) -> set[uuid.UUID]:
@@ -154,7 +156,65 @@ async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[QueuedJob])
         keys += [job_key_prefix + key, result_key_prefix + key]
         args += [body, key]
     positions = await _run_script(pool, _ENQUEUE_SCRIPT, _ENQUEUE_SCRIPT_SHA, keys, args)
-    return {jobs[position - 1].outbox_id for position in positions}
+    return {jobs[int(position) - 1].outbox_id for position in positions}
+
+
+# Arq's per-job claim (`Worker.start_jobs`: WATCH, EXISTS, ZSCORE, MULTI/PSETEX/EXEC, four
+# round trips a job) for every job of a poll in one round trip, with the same checks. KEYS[1]
+# is the queue; then each job's in-progress key. ARGV[1] is now (ms), ARGV[2] the in-progress
+# key's time to live (ms); then each job's id. A job is skipped when another worker holds its
+# in-progress key, when it has left the queue (finished), or when its score is in the future
+# (queued again with a delay); otherwise its in-progress key is set. Atomic, so two workers
+# polling the same ids claim each job once. Returns id, score, id, score, ... of the claimed.
+_CLAIM_SCRIPT = """
+local claimed = {}
+local now = tonumber(ARGV[1])
+for i = 2, #KEYS do
+    local job_id = ARGV[i + 1]
+    if redis.call('EXISTS', KEYS[i]) == 0 then
+        local score = redis.call('ZSCORE', KEYS[1], job_id)
+        if score and tonumber(score) <= now then
+            redis.call('PSETEX', KEYS[i], ARGV[2], '1')
+            claimed[#claimed + 1] = job_id
+            claimed[#claimed + 1] = score
+        end
+    end
+end
+return claimed
+"""
+_CLAIM_SCRIPT_SHA = hashlib.sha1(_CLAIM_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+
+
+class BatchClaimWorker(Worker):
+    """Arq's worker, claiming each poll's jobs in one Redis round trip instead of four per job.
+
+    Only `start_jobs` differs, and only in how many round trips it makes: the same checks
+    (see `_CLAIM_SCRIPT`), the same in-progress key and time to live, at most `max_jobs`
+    running, then Arq's own `run_job` for each job claimed.
+    """
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        free = self.max_jobs - self.job_counter
+        if free <= 0 or not job_ids:
+            return
+        ids = [job_id.decode() for job_id in job_ids[:free]]
+        keys = [self.queue_name, *(in_progress_key_prefix + job_id for job_id in ids)]
+        args: list[bytes | str | int] = [timestamp_ms(), int(self.in_progress_timeout_s * 1000), *ids]
+        reply = await _run_script(self.pool, _CLAIM_SCRIPT, _CLAIM_SCRIPT_SHA, keys, args)
+        for job_id, score in zip(reply[::2], reply[1::2], strict=True):
+            # Never waits: no more jobs were claimed than the semaphore has free permits.
+            await self.sem.acquire()
+            self.job_counter += 1
+            name = job_id.decode()
+            task = self.loop.create_task(self.run_job(name, int(score)))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[name] = task
+
+
+def run_worker(settings_cls: type) -> None:
+    """What `arq SETTINGS` does (`arq.worker.run_worker`), with `BatchClaimWorker` as the worker."""
+    options: dict[str, Any] = get_kwargs(cast("WorkerSettingsType", settings_cls))
+    BatchClaimWorker(**options).run()
 
 
 def retry_later(delay_seconds: float) -> Exception:

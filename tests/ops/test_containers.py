@@ -269,7 +269,7 @@ def test_migrate_is_a_one_shot_job(compose: dict[str, Any]) -> None:
 
 def test_the_worker_runs_arq_and_is_checked_by_arq(compose: dict[str, Any]) -> None:
     worker = compose["services"]["worker"]
-    assert worker["command"] == ["arq", "app.worker.WorkerSettings"]
+    assert worker["command"] == ["python", "-m", "app.worker"]
     assert worker["healthcheck"]["test"] == ["CMD", "arq", "--check", "app.worker.queue.HealthCheck"]
 
 
