@@ -4,7 +4,7 @@
     uv run python -m bench.jobs_throughput [--jobs 5000] [--repeats 3] [--samples 1000] [--processes 1 2]
     uv run python -m bench.jobs_throughput --variant OLD=/tmp/jobs-old --processes 1 2   # an A/B in one run
 
-Throughput: starts one worker process (`arq bench.jobs_worker.BenchWorkerSettings`: the real
+Throughput: starts worker processes (`python -m bench.jobs_worker`: the real
 settings, relay, runner and `send_welcome_email`, with the rendered e-mail dropped instead of
 sent) against the bench database and a private redis-server; commits `--jobs` outbox rows
 through the real `outbox.enqueue` in one transaction, then waits until every row is marked

@@ -1,6 +1,6 @@
 """The worker the jobs bench runs: the real WorkerSettings, relay, runner and jobs, with mail sent nowhere.
 
-    arq bench.jobs_worker.BenchWorkerSettings      # started by bench/jobs_throughput.py
+    python -m bench.jobs_worker      # started by bench/jobs_throughput.py, as `python -m app.worker` runs
 
 Only the SMTP socket is swapped: `send_welcome_email` still runs through the real job
 function, `runner.run` (row lock, idempotency check, processed mark, one transaction)
