@@ -178,13 +178,19 @@ def running_server(
 
 @contextlib.contextmanager
 def running_server_process(
-    name: str, command: list[str], environment: dict[str, str], *, ready_line: str, timeout: float = 60.0
+    name: str,
+    command: list[str],
+    environment: dict[str, str],
+    *,
+    ready_line: str,
+    timeout: float = 60.0,
+    cwd: Path = REPO_ROOT,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a process that serves no HTTP (the worker); ready once `ready_line` appears in its output."""
     log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)  # noqa: SIM115
     log_path = Path(log.name)
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
         deadline = time.monotonic() + timeout

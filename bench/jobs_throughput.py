@@ -1,13 +1,20 @@
 """Jobs through the whole pipe (outbox -> relay -> Arq -> worker), and what the outbox write adds to a request.
 
     uv run python -m bench.seed          # once: the bench database (users to welcome)
-    uv run python -m bench.jobs_throughput [--jobs 5000] [--repeats 3] [--samples 1000]
+    uv run python -m bench.jobs_throughput [--jobs 5000] [--repeats 3] [--samples 1000] [--processes 1 2]
+    uv run python -m bench.jobs_throughput --variant OLD=/tmp/jobs-old --processes 1 2   # an A/B in one run
 
-Throughput: starts one worker process (`arq bench.jobs_worker.BenchWorkerSettings`: the real
+Throughput: starts worker processes (`python -m bench.jobs_worker`: the real
 settings, relay, runner and `send_welcome_email`, with the rendered e-mail dropped instead of
 sent) against the bench database and a private redis-server; commits `--jobs` outbox rows
 through the real `outbox.enqueue` in one transaction, then waits until every row is marked
-processed. Reports jobs/s from the commit to the last `processed_at`.
+processed. Reports jobs/s from the commit to the last `processed_at`, and the CPU the worker
+processes used per job (user + system, from /proc).
+
+`--processes 1 2` measures each number of worker processes. `--variant NAME=DIR` adds the worker
+of another checkout (`git archive main | tar -x -C DIR`), imported from DIR with this project's
+environment, to the same run: repeats go round OLD and NEW in turn, so both see the same machine
+load. The workers start afresh for each run.
 
 Outbox write cost: `--samples` sign-up-like transactions (insert a user, flush, commit) with
 and without `outbox.enqueue(send_welcome_email)` in the same transaction, interleaved; p50/p99
@@ -19,8 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 
@@ -33,8 +43,12 @@ from app.resources import Resources, open_resources
 from app.schemas.jobs import JobName, WelcomeEmail
 from app.services import outbox as outbox_service
 from bench.common import (
+    CPU_COUNT,
+    REPO_ROOT,
     VENV_BIN,
     bench_settings,
+    cpu_seconds,
+    descendants,
     load_average,
     median,
     percentile,
@@ -86,20 +100,78 @@ async def push_and_wait(resources: Resources, jobs: int, wait_seconds: float) ->
         await asyncio.sleep(0.02)
 
 
-async def throughput(settings: Settings, jobs: int, repeats: int) -> list[tuple[float, float]]:
-    results = []
+async def one_run(settings: Settings, jobs: int) -> tuple[float, float]:
     async with open_resources(settings, application_name="bench-jobs") as resources:
-        for repeat in range(1, repeats + 1):
+        await clear_outbox(resources)
+        try:
+            return await push_and_wait(resources, jobs, wait_seconds=max(120.0, jobs / 20))
+        finally:
             await clear_outbox(resources)
-            dispatched, processed = await push_and_wait(resources, jobs, wait_seconds=max(120.0, jobs / 20))
-            results.append((dispatched, processed))
+
+
+@dataclasses.dataclass
+class Run:
+    dispatched: float
+    processed: float
+    cpu_ms_per_job: float
+
+
+def measure(config: Config, settings: Settings, environment: dict[str, str], jobs: int) -> Run:
+    """Start the config's worker processes, push `jobs` rows, stop them; the CPU is the workers' own (/proc)."""
+    with contextlib.ExitStack() as workers:
+        processes = [
+            workers.enter_context(
+                running_server_process(
+                    f"{config.name}-worker{index}",
+                    worker_command(config.source),
+                    {**environment, "PYTHONPATH": str(config.source)},
+                    ready_line="worker started",
+                    cwd=config.source,
+                )
+            )
+            for index in range(config.processes)
+        ]
+        pids = [pid for process in processes for pid in [process.pid, *descendants(process.pid)]]
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        dispatched, processed = asyncio.run(one_run(settings, jobs))
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    return Run(dispatched, processed, cpu * 1000 / jobs)
+
+
+def worker_command(source: Path) -> list[str]:
+    """How the checkout in `source` starts its bench worker: its own entry point when it has one, else arq's CLI."""
+    if "__main__" in (source / "bench" / "jobs_worker.py").read_text():
+        return [str(VENV_BIN / "python"), "-m", "bench.jobs_worker"]
+    return [str(VENV_BIN / "arq"), "bench.jobs_worker.BenchWorkerSettings"]
+
+
+@dataclasses.dataclass
+class Config:
+    name: str
+    source: Path
+    processes: int
+
+
+def throughput(configs: list[Config], settings: Settings, environment: dict[str, str], jobs: int, repeats: int) -> None:
+    runs: dict[str, list[Run]] = {config.name: [] for config in configs}
+    # Repeats go round every configuration in turn: a burst of noise from another process on
+    # the machine lands on one sample of each, not on every sample of one.
+    for repeat in range(1, repeats + 1):
+        for config in configs:
+            run = measure(config, settings, environment, jobs)
+            runs[config.name].append(run)
             print(
-                f"[{repeat}/{repeats}] {jobs:,} jobs: all queued by the relay after {dispatched:.2f}s, "
-                f"all processed after {processed:.2f}s = {jobs / processed:,.0f} jobs/s (load {load_average()})",
+                f"[{repeat}/{repeats}] {config.name}: {jobs:,} jobs, all queued by the relay after "
+                f"{run.dispatched:.2f}s, all processed after {run.processed:.2f}s = {jobs / run.processed:,.0f} "
+                f"jobs/s, worker CPU {run.cpu_ms_per_job:.2f} ms/job (load {load_average()})",
                 flush=True,
             )
-        await clear_outbox(resources)
-    return results
+    print(f"\n{'configuration':<16} {'jobs/s (median)':>16} {'runs':>24} {'CPU ms/job':>11}  (target >= 500 jobs/s)")
+    for name, samples in runs.items():
+        rates = [jobs / run.processed for run in samples]
+        cpu = median([run.cpu_ms_per_job for run in samples])
+        listed = ", ".join(f"{rate:,.0f}" for rate in rates)
+        print(f"{name:<16} {median(rates):>16,.0f} {listed:>24} {cpu:>11.2f}")
 
 
 async def signup_like(resources: Resources, *, with_outbox: bool) -> tuple[float, float]:
@@ -165,7 +237,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=1000, help="transactions of each kind for the outbox cost")
-    parser.add_argument("--processes", type=int, default=1, help="worker processes (each runs a relay too)")
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1], help="worker processes (each runs a relay too), e.g. 1 2"
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="another checkout's worker beside this one's, e.g. OLD=/tmp/jobs-old (git archive REV | tar -x -C DIR)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -176,38 +257,30 @@ def main() -> None:
     parser.add_argument("--skip-outbox-cost", action="store_true")
     arguments = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in arguments.set)
+    sources = [("NEW" if arguments.variant else "this", REPO_ROOT)] + [
+        (name, Path(directory).resolve()) for name, _, directory in (v.partition("=") for v in arguments.variant)
+    ]
+    configs = [
+        Config(f"{name} {processes}p", source, processes)
+        for processes in arguments.processes
+        for name, source in sources
+    ]
 
-    print(f"load average {load_average()}")
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {CPU_COUNT} CPUs, load average {load_average()}")
     jobs = JobSettings.model_validate(
         {name.removeprefix("JOBS_").lower(): value for name, value in overrides.items() if name.startswith("JOBS_")}
     )
     print(
-        f"worker: {arguments.processes} process(es), max_jobs {jobs.max_concurrent_jobs}, relay batch "
-        f"{jobs.relay_batch_size}, relay idle {jobs.relay_idle_seconds}s, poll_delay 0.05s; settings {overrides or '-'}"
+        f"worker: max_jobs {jobs.max_concurrent_jobs}, relay batch {jobs.relay_batch_size}, relay idle "
+        f"{jobs.relay_idle_seconds}s, poll_delay 0.05s; settings {overrides or '-'}; "
+        f"configurations {', '.join(config.name for config in configs)}"
     )
     with private_redis() as redis_url:
         settings = quiet(bench_settings(redis_url))
         environment = server_environment(redis_url, APP_LOG_LEVEL="INFO", **overrides)
-        command = [str(VENV_BIN / "arq"), "bench.jobs_worker.BenchWorkerSettings"]
-        asyncio.run(_clear(settings))
-        with contextlib.ExitStack() as workers:
-            for index in range(arguments.processes):
-                workers.enter_context(
-                    running_server_process(f"worker{index}", command, environment, ready_line="worker started")
-                )
-            results = asyncio.run(throughput(settings, arguments.jobs, arguments.repeats))
-        processed = median([result[1] for result in results])
-        print(
-            f"\nend to end: {arguments.jobs / processed:,.0f} jobs/s (median of {arguments.repeats}; "
-            f"runs: {', '.join(f'{arguments.jobs / result[1]:,.0f}' for result in results)}; target >= 500)"
-        )
+        throughput(configs, settings, environment, arguments.jobs, arguments.repeats)
         if not arguments.skip_outbox_cost:
             asyncio.run(outbox_cost(settings, arguments.samples, arguments.repeats))
-
-
-async def _clear(settings: Settings) -> None:
-    async with open_resources(settings, application_name="bench-jobs") as resources:
-        await clear_outbox(resources)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The worker the jobs bench runs: the real WorkerSettings, relay, runner and jobs, with mail sent nowhere.
 
-    arq bench.jobs_worker.BenchWorkerSettings      # started by bench/jobs_throughput.py
+    python -m bench.jobs_worker      # started by bench/jobs_throughput.py, as `python -m app.worker` runs
 
 Only the SMTP socket is swapped: `send_welcome_email` still runs through the real job
 function, `runner.run` (row lock, idempotency check, processed mark, one transaction)
@@ -11,15 +11,16 @@ message is then dropped instead of sent, so the bench measures the queue, not a 
 from __future__ import annotations
 
 import dataclasses
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
+from app.worker import queue
 from app.worker.context import CONTEXT_KEY, WorkerContext
 from app.worker.settings import WorkerSettings
 
 
 class DiscardingMailer:
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         del message
 
 
@@ -38,3 +39,7 @@ BenchWorkerSettings = type(
         "on_startup": startup,
     },
 )
+
+
+if __name__ == "__main__":
+    queue.run_worker(BenchWorkerSettings)

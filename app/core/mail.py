@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from importlib.resources import files
 from string import Template
 from typing import Protocol
@@ -21,8 +25,14 @@ _TEMPLATES: dict[str, Template] = {
 }
 
 
+# UTF-8 bodies, quoted-printable: ASCII text stays readable on the wire, and any line stays
+# under SMTP's length limit whatever the template holds.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
 class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
 
 
 class SmtpMailer:
@@ -32,7 +42,7 @@ class SmtpMailer:
         self._settings = settings
         self._tracer = tracer or trace.NoOpTracer()
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         if "From" not in message:
             message["From"] = self._settings.from_
         # No maintained OpenTelemetry instrumentation exists for aiosmtplib: one span by hand,
@@ -55,14 +65,25 @@ class SmtpMailer:
             )
 
 
-def render(template: str, *, to: str, subject: str, **values: str) -> EmailMessage:
-    """A text e-mail with an HTML alternative, from `<template>.txt` and `<template>.html`."""
-    message = EmailMessage()
+def render(template: str, *, to: str, subject: str, **values: str) -> Message:
+    """A text e-mail with an HTML alternative, from `<template>.txt` and `<template>.html`.
+
+    Built with the `email.mime` classes rather than `EmailMessage`: the same MIME structure
+    (multipart/alternative, a text/plain and a text/html part, UTF-8), in about a tenth of
+    the time (docs/performance.md, "Jobs, third pass"). `EmailMessage` parses every header
+    it is given through the header registry and picks each body's encoding by scanning it;
+    mail is the worker's most frequent job, and that was a fifth of its time per job.
+    """
+    message = MIMEMultipart("alternative")
     message["To"] = to
-    message["Subject"] = subject
-    message.set_content(_TEMPLATES[f"{template}.txt"].substitute(values))
+    # A str header is written as it is given; one that is not ASCII must be an encoded word.
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    # typeshed says str; the stdlib takes a Charset too, and only a Charset can say quoted-printable.
+    text = _TEMPLATES[f"{template}.txt"].substitute(values)
+    message.attach(MIMEText(text, "plain", _UTF8_QP))  # type: ignore[arg-type]
     html_values = {key: _escape_html(value) for key, value in values.items()}
-    message.add_alternative(_TEMPLATES[f"{template}.html"].substitute(html_values), subtype="html")
+    html = _TEMPLATES[f"{template}.html"].substitute(html_values)
+    message.attach(MIMEText(html, "html", _UTF8_QP))  # type: ignore[arg-type]
     return message
 
 

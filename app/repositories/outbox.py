@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.outbox import JobOutbox
@@ -22,16 +24,36 @@ async def get_for_update(session: AsyncSession, outbox_id: uuid.UUID) -> JobOutb
     return await session.scalar(select(JobOutbox).where(JobOutbox.id == outbox_id).with_for_update())
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, limit: int) -> list[JobOutbox]:
+class DueJob(NamedTuple):
+    """What the relay needs of a due row to queue its job: no ORM object to build and track per row."""
+
+    id: uuid.UUID
+    job_name: str
+    traceparent: str | None
+
+
+async def claim_due(session: AsyncSession, *, now: datetime, limit: int) -> list[DueJob]:
     """Due rows no other relay holds: SKIP LOCKED lets several workers relay side by side."""
     statement = (
-        select(JobOutbox)
+        select(JobOutbox.id, JobOutbox.job_name, JobOutbox.traceparent)
         .where(JobOutbox.dispatched_at.is_(None), JobOutbox.processed_at.is_(None), JobOutbox.available_at <= now)
         .order_by(JobOutbox.available_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(await session.scalars(statement))
+    return [DueJob(*row) for row in await session.execute(statement)]
+
+
+async def mark_dispatched(session: AsyncSession, ids: Sequence[uuid.UUID], *, now: datetime) -> None:
+    """One statement for the whole batch (the rows are locked by `claim_due` in the same transaction)."""
+    if ids:
+        await session.execute(
+            update(JobOutbox)
+            # `= ANY($1)`: one array parameter, one statement text for any batch size.
+            .where(JobOutbox.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid))))
+            .values(dispatched_at=now, dispatch_count=JobOutbox.dispatch_count + 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def release_stale(session: AsyncSession, *, dispatched_before: datetime, max_dispatches: int) -> int:

@@ -1,4 +1,4 @@
-"""The background worker: `uv run arq app.worker.WorkerSettings`."""
+"""The background worker: `uv run python -m app.worker` (Arq's worker with `WorkerSettings`)."""
 
 from __future__ import annotations
 

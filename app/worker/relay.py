@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 
 import structlog
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind, use_span
 
 from app.core import tracing
 from app.core.config import JobSettings
@@ -29,6 +29,7 @@ MIN_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 # The worker's Redis client retries forever (so the worker outlives an outage), but the relay
 # must not wait inside a transaction that holds row locks: past this, it rolls back and backs off.
+# One call queues the whole batch (one Redis script), so this bounds the batch, not a row.
 ENQUEUE_TIMEOUT_SECONDS = 5.0
 
 
@@ -42,31 +43,52 @@ async def relay_once(
     with tracing.untraced():
         async with unit_of_work(resources.session_factory) as session:
             rows = await outbox_repository.claim_due(session, now=now, limit=batch_size)
-            accepted: set[uuid.UUID] = set()
-            for row in rows:
-                with (
-                    resources.tracer.start_as_current_span(
-                        f"enqueue {row.job_name}",
-                        context=tracing.context_from(row.traceparent),
-                        kind=SpanKind.PRODUCER,
-                        attributes={"messaging.system": "arq", "messaging.message.id": str(row.id)},
-                        record_exception=False,
-                        set_status_on_exception=False,
-                    ),
-                    tracing.failures_by_type(),
-                ):
-                    async with asyncio.timeout(enqueue_timeout):
-                        # The job's span becomes a child of this one, as a consumer of a producer's message.
-                        job = queue.QueuedJob(row.job_name, row.id, traceparent=tracing.current_traceparent())
-                        accepted |= await queue.enqueue(pool, resources.settings, [job])
+            if not rows:
+                return 0
+            accepted = await _enqueue_batch(resources, pool, rows, enqueue_timeout)
             # Only what the queue accepted is dispatched; a refused row stays due and is offered again.
-            dispatched = [row for row in rows if row.id in accepted]
-            for row in dispatched:
-                row.dispatched_at = now
-                row.dispatch_count += 1
-    if rows:
-        logger.debug("outbox rows dispatched", count=len(dispatched), refused=len(rows) - len(dispatched))
+            dispatched = [row.id for row in rows if row.id in accepted]
+            await outbox_repository.mark_dispatched(session, dispatched, now=now)
+    logger.debug("outbox rows dispatched", count=len(dispatched), refused=len(rows) - len(dispatched))
     return len(dispatched)
+
+
+async def _enqueue_batch(
+    resources: Resources, pool: queue.Pool, rows: list[outbox_repository.DueJob], enqueue_timeout: float
+) -> set[uuid.UUID]:
+    """Queue the whole batch in one call, each row with a producer span of its own in the trace that wrote it.
+
+    One call, not one per row: each call is a Redis round trip, made while the batch's row
+    locks are held. The spans are started first, since the job carries its span's
+    traceparent (the job's span becomes a child of it, as a consumer of a producer's
+    message), and ended once the queue has answered.
+    """
+    spans: list[Span] = []
+    jobs: list[queue.QueuedJob] = []
+    for row in rows:
+        span = resources.tracer.start_span(
+            f"enqueue {row.job_name}",
+            context=tracing.context_from(row.traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "arq", "messaging.message.id": str(row.id)},
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+        spans.append(span)
+        with use_span(span, end_on_exit=False):
+            jobs.append(queue.QueuedJob(row.job_name, row.id, traceparent=tracing.current_traceparent()))
+    try:
+        async with asyncio.timeout(enqueue_timeout):
+            return await queue.enqueue(pool, resources.settings, jobs)
+    except BaseException as exc:
+        # Nothing of the batch is known to be queued: every row's span failed, by the exception's type alone.
+        for span in spans:
+            with use_span(span, end_on_exit=False):
+                tracing.mark_failed(exc)
+        raise
+    finally:
+        for span in spans:
+            span.end()
 
 
 async def relay_forever(resources: Resources, pool: queue.Pool, settings: JobSettings) -> None:

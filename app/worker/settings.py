@@ -1,4 +1,4 @@
-"""`WorkerSettings`: what `uv run arq app.worker.WorkerSettings` runs.
+"""`WorkerSettings`: what `uv run python -m app.worker` (and `arq app.worker.WorkerSettings`) runs.
 
 Arq reads these class attributes directly (not inherited ones), so every knob
 is spelled out here, with the reason for its value.

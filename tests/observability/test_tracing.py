@@ -294,3 +294,33 @@ def test_the_export_timeout_is_short_unless_the_standard_variable_says_otherwise
 def test_an_unsupported_protocol_stops_the_process_with_a_reason() -> None:
     with pytest.raises(ValueError, match="http/protobuf"):
         tracing.batch_processor({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+
+
+async def test_a_batch_the_queue_could_not_take_fails_every_rows_producer_span(
+    traced_client: httpx.AsyncClient,
+    traced_resources: Resources,
+    arq_pool: ArqRedis,
+    spans: SpanLog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for _ in range(2):
+        response = await traced_client.post("/v1/auth/signup", json=UserCreateFactory.build().model_dump())
+        assert response.status_code == 201
+    jobs: list[Any] = []
+
+    async def redis_down(pool: ArqRedis, settings: Settings, batch: list[Any]) -> set[Any]:
+        jobs.extend(batch)
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr("app.worker.queue.enqueue", redis_down)
+    with pytest.raises(ConnectionError):
+        await relay_once(traced_resources, arq_pool, batch_size=10)
+
+    producers = spans.named("enqueue send_welcome_email")
+    assert len(producers) == len(jobs) == 2  # one call for the batch, one span per row
+    for producer in producers:
+        assert producer.kind is SpanKind.PRODUCER
+        assert (producer.status.status_code, producer.status.description) == (StatusCode.ERROR, "ConnectionError")
+        assert producer.context is not None
+        # Each row's job carried its own span's traceparent.
+        assert any(f"-{producer.context.span_id:016x}-" in job.traceparent for job in jobs)

@@ -143,7 +143,7 @@ def test_ports_match_the_serving_commands(rendered: list[dict[str, Any]]) -> Non
 
 def test_the_worker_runs_arq_and_is_probed_by_arq(rendered: list[dict[str, Any]]) -> None:
     worker = container(rendered, "service-worker")
-    assert worker["command"] == ["arq", "app.worker.WorkerSettings"]
+    assert worker["command"] == ["python", "-m", "app.worker"]
     assert worker["livenessProbe"]["exec"]["command"] == ["arq", "--check", "app.worker.WorkerSettings"]
 
 

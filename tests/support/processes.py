@@ -80,7 +80,7 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
 
 
 class WorkerProcess:
-    """`arq app.worker.WorkerSettings`, exactly as the README starts it, with the given environment."""
+    """`python -m app.worker`, exactly as the README starts it, with the given environment."""
 
     def __init__(self, environment: Mapping[str, str], log_path: Path) -> None:
         self.environment = {**os.environ, **environment}
@@ -88,10 +88,9 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        arq = Path(sys.executable).with_name("arq")
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own venv's arq, fixed arguments
-                [str(arq), "app.worker.WorkerSettings"], env=self.environment, stdout=log, stderr=subprocess.STDOUT
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.worker"], env=self.environment, stdout=log, stderr=subprocess.STDOUT
             )
 
     def signal(self, signum: signal.Signals) -> None:

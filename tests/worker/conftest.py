@@ -64,4 +64,4 @@ def _burst_worker(settings: Settings, **overrides: Any) -> Worker:
         "max_tries": 1,
         **overrides,
     }
-    return Worker(**options)
+    return queue.BatchClaimWorker(**options)

@@ -1,6 +1,6 @@
 """The worker's development loop: `watchfiles` restarts the whole process when Python files change.
 
-    uv run watchfiles --filter python "arq app.worker.WorkerSettings" app
+    uv run watchfiles --filter python "python -m app.worker" app
 
 A restart, not arq's own `--watch`: that one restarts the same Worker object inside the same
 process, with the job functions it imported at start, so a new job or event type is still
@@ -54,7 +54,7 @@ async def test_a_python_edit_restarts_the_worker_process(tmp_path: Path) -> None
     }
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
-            *(str(WATCHFILES), "--filter", "python", "arq app.worker.WorkerSettings", str(watched)),
+            *(str(WATCHFILES), "--filter", "python", "python -m app.worker", str(watched)),
             env=environment,
             stdout=sink,
             stderr=asyncio.subprocess.STDOUT,
