@@ -27,6 +27,7 @@ from tests.support.environment import (
     database_url_for_tests,
 )
 from tests.support.outages import closed_port
+from tests.support.schedule import SLOWEST_FILES
 
 # PostgreSQL's default, shared on a development machine with everything else that runs there.
 POSTGRES_MAX_CONNECTIONS = 100
@@ -129,3 +130,14 @@ def test_without_either_the_tests_use_the_apps_defaults(tmp_path: Path, monkeypa
         DatabaseSettings(_env_file=missing).url
     )
     assert configured("REDIS_URL", DEFAULT_REDIS_URL, env_file=missing) == str(RedisSettings(_env_file=missing).url)
+
+
+def test_the_slowest_files_run_first_and_each_exists() -> None:
+    # The schedule names files by path: a renamed or deleted one must leave the list too.
+    repository = Path(__file__).resolve().parents[1]
+    missing = [name for name in SLOWEST_FILES if not (repository / name).is_file()]
+    assert not missing, f"tests/support/schedule.py lists files that do not exist: {missing}"
+    assert len(set(SLOWEST_FILES)) == len(SLOWEST_FILES)
+    addopts = tomllib.loads((repository / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["addopts"]
+    # Without it xdist reorders the files by number of tests, whatever the collection order.
+    assert "--no-loadscope-reorder" in addopts
