@@ -18,7 +18,9 @@ fi
 cd scripts/sdk
 
 step "npm ci (the versions in package-lock.json, nothing else)"
-npm ci --no-audit --no-fund
+# `--prefer-offline`: packages already in npm's cache are taken from it without asking the registry again;
+# the versions and integrity hashes are still package-lock.json's.
+npm ci --no-audit --no-fund --prefer-offline
 
 # `--no`: run only what `npm ci` installed, never a tool of the same name fetched from the registry;
 # `--`: the flags after it are the tool's own (npx would read `-p` as its `--package`).

@@ -3,7 +3,8 @@
 - Before anything runs, PostgreSQL and Redis must answer; otherwise the run stops
   at once with one message saying how to start them.
 - The tests are spread over pytest-xdist workers (`-n auto` in `pyproject.toml`: one per
-  CPU, at most four). Each
+  CPU, at most four), whole files at a time, the slowest files first
+  (`tests/support/schedule.py`). Each
   worker is a run of its own: its own database, built once by `alembic upgrade head`,
   and its own Redis database (`tests/support/environment.py`).
 - One app (and one lifespan) serves each worker; each test gets a fresh
@@ -39,6 +40,7 @@ from tests.support.environment import (
     redis_url_for_tests,
     settings_for_tests,
 )
+from tests.support.schedule import slowest_files_first
 from tests.support.services import unreachable_services
 
 BASE_URL = "http://testserver"
@@ -48,6 +50,11 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     # One worker per CPU: measured on 2 cores, 2 workers beat 4 (docs/performance.md). The cap keeps
     # a run within Redis's databases and a fair share of PostgreSQL's connections.
     return min(TEST_MAX_WORKERS, os.cpu_count() or 1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The slowest files first, so the run does not end on one of them alone (tests/support/schedule.py).
+    slowest_files_first(items)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

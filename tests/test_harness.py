@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import QueuePool
 
-from app.core.config import DatabaseSettings, RedisSettings
+from app.core.config import DatabaseSettings, RedisSettings, Settings
+from app.db.base import Base
 from app.resources import Resources
+from tests.support.database import empty_all_tables
 from tests.support.environment import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
@@ -26,7 +29,9 @@ from tests.support.environment import (
     configured,
     database_url_for_tests,
 )
+from tests.support.factories import create_user
 from tests.support.outages import closed_port
+from tests.support.schedule import SLOWEST_FILES
 
 # PostgreSQL's default, shared on a development machine with everything else that runs there.
 POSTGRES_MAX_CONNECTIONS = 100
@@ -73,6 +78,21 @@ async def test_each_worker_runs_on_a_database_and_a_redis_database_of_its_own(re
         assert database.endswith(f"_test_{worker}")
         first = int(os.environ.get("TEST_REDIS_DB", "15"))
         assert resources.redis.connection_pool.connection_kwargs["db"] == first - int(worker.removeprefix("gw"))
+
+
+async def test_emptying_after_a_test_leaves_every_table_as_a_fresh_migration_would(
+    resources: Resources, db_session: AsyncSession, settings: Settings
+) -> None:
+    # The per-test clean-up deletes rows (tests/support/database.py): that equals TRUNCATE ... RESTART
+    # IDENTITY only while no table owns a sequence; a serial or identity column would need a restart too.
+    async with resources.engine.connect() as connection:
+        sequences = list(await connection.scalars(text("SELECT sequencename FROM pg_sequences")))
+    assert sequences == []
+    await create_user(db_session, settings)
+    await empty_all_tables(resources.engine)
+    async with resources.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            assert await connection.scalar(text(f'SELECT count(*) FROM "{table.name}"')) == 0, table.name  # noqa: S608
 
 
 def test_a_whole_run_fits_in_postgres_default_max_connections(resources: Resources) -> None:
@@ -129,3 +149,14 @@ def test_without_either_the_tests_use_the_apps_defaults(tmp_path: Path, monkeypa
         DatabaseSettings(_env_file=missing).url
     )
     assert configured("REDIS_URL", DEFAULT_REDIS_URL, env_file=missing) == str(RedisSettings(_env_file=missing).url)
+
+
+def test_the_slowest_files_run_first_and_each_exists() -> None:
+    # The schedule names files by path: a renamed or deleted one must leave the list too.
+    repository = Path(__file__).resolve().parents[1]
+    missing = [name for name in SLOWEST_FILES if not (repository / name).is_file()]
+    assert not missing, f"tests/support/schedule.py lists files that do not exist: {missing}"
+    assert len(set(SLOWEST_FILES)) == len(SLOWEST_FILES)
+    addopts = tomllib.loads((repository / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["addopts"]
+    # Without it xdist reorders the files by number of tests, whatever the collection order.
+    assert "--no-loadscope-reorder" in addopts

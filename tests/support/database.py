@@ -45,8 +45,14 @@ def create_migrated_database(database_url: str) -> None:
 
 
 async def empty_all_tables(engine: AsyncEngine) -> None:
-    """Per-test isolation: one TRUNCATE of every table the models define."""
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    if tables:
+    """Per-test isolation: every table the models define is emptied, children before parents, in one statement.
+
+    `DELETE`, not `TRUNCATE`: the tables hold a few rows after a test, and a `TRUNCATE` of every table
+    gives each a new file (and its indexes and TOAST table): ~60 ms per test on a busy server against ~2 ms.
+    No table has a sequence, so there is no identity to restart; the emptied tables are the same.
+    """
+    tables = reversed(Base.metadata.sorted_tables)
+    deletes = " ".join(f'DELETE FROM "{table.name}";' for table in tables)  # noqa: S608 - the models' own names
+    if deletes:
         async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            await connection.execute(text(f"DO $$ BEGIN {deletes} END $$"))
