@@ -7,9 +7,8 @@ app/worker/settings.py, nothing else.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
 
 import orjson
@@ -23,7 +22,6 @@ from arq.worker import Worker, get_kwargs
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.core.config import Settings, get_settings
@@ -97,7 +95,7 @@ class QueuedJob(NamedTuple):
 # id is added to the queue. A script runs atomically, so no WATCH is needed to keep a job
 # that another relay queues in between from being queued twice. Returns the 1-based
 # positions of the jobs it queued.
-_ENQUEUE_SCRIPT = """
+_ENQUEUE_SCRIPT = b"""
 local accepted = {}
 for i = 1, (#KEYS - 1) / 2 do
     local job_key = KEYS[2 * i]
@@ -110,21 +108,13 @@ for i = 1, (#KEYS - 1) / 2 do
 end
 return accepted
 """
-_ENQUEUE_SCRIPT_SHA = hashlib.sha1(_ENQUEUE_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 
 
 async def _run_script(
-    pool: ArqRedis, script: str, sha: str, keys: Sequence[str], args: Sequence[bytes | str | int]
+    pool: ArqRedis, script: bytes, keys: Sequence[str], args: Sequence[bytes | str | int]
 ) -> list[Any]:
-    """EVALSHA, loading the script first on a server that does not know it yet (a new or restarted Redis)."""
-    # redis-py types EVALSHA's arguments as str and its reply as sync-or-async; on this client it is awaitable.
-    evalsha = cast("Callable[..., Awaitable[list[Any]]]", pool.evalsha)
-    try:
-        reply = await evalsha(sha, len(keys), *keys, *args)
-    except NoScriptError:
-        await pool.script_load(script)
-        reply = await evalsha(sha, len(keys), *keys, *args)
-    return list(reply)
+    """One EVALSHA; redis-py's `Script` loads the script on a server that lacks it (new or restarted) and retries."""
+    return list(await pool.register_script(script)(keys=keys, args=args))
 
 
 async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[QueuedJob]) -> set[uuid.UUID]:
@@ -155,7 +145,7 @@ async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[QueuedJob])
         body = serialize_job(function, (str(outbox_id),), trace_header, None, enqueue_time_ms, serializer=serialize)
         keys += [job_key_prefix + key, result_key_prefix + key]
         args += [body, key]
-    positions = await _run_script(pool, _ENQUEUE_SCRIPT, _ENQUEUE_SCRIPT_SHA, keys, args)
+    positions = await _run_script(pool, _ENQUEUE_SCRIPT, keys, args)
     return {jobs[int(position) - 1].outbox_id for position in positions}
 
 
@@ -166,7 +156,7 @@ async def enqueue(pool: ArqRedis, settings: Settings, jobs: Sequence[QueuedJob])
 # in-progress key, when it has left the queue (finished), or when its score is in the future
 # (queued again with a delay); otherwise its in-progress key is set. Atomic, so two workers
 # polling the same ids claim each job once. Returns id, score, id, score, ... of the claimed.
-_CLAIM_SCRIPT = """
+_CLAIM_SCRIPT = b"""
 local claimed = {}
 local now = tonumber(ARGV[1])
 for i = 2, #KEYS do
@@ -182,7 +172,6 @@ for i = 2, #KEYS do
 end
 return claimed
 """
-_CLAIM_SCRIPT_SHA = hashlib.sha1(_CLAIM_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
 
 
 class BatchClaimWorker(Worker):
@@ -200,7 +189,7 @@ class BatchClaimWorker(Worker):
         ids = [job_id.decode() for job_id in job_ids[:free]]
         keys = [self.queue_name, *(in_progress_key_prefix + job_id for job_id in ids)]
         args: list[bytes | str | int] = [timestamp_ms(), int(self.in_progress_timeout_s * 1000), *ids]
-        reply = await _run_script(self.pool, _CLAIM_SCRIPT, _CLAIM_SCRIPT_SHA, keys, args)
+        reply = await _run_script(self.pool, _CLAIM_SCRIPT, keys, args)
         for job_id, score in zip(reply[::2], reply[1::2], strict=True):
             # Never waits: no more jobs were claimed than the semaphore has free permits.
             await self.sem.acquire()
